@@ -1,0 +1,51 @@
+# simladder: the commands in the README. CMake does the building; this file
+# only names the steps.
+#
+#   make          build everything (the CLI ends up at build/simladder)
+#   make test     the C tests: a plain build, then an ASan+UBSan build
+#   make climb    the ladder on the default workload (10,000 x 768)
+#
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE  ?= cmake
+CC     ?= cc
+
+.PHONY: all build test test-plain test-sanitize test-clang climb bench format format-check clean
+
+all: build
+
+build:
+	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	$(CMAKE) --build build -j $(JOBS)
+
+test-plain: build
+	cd build && ctest --output-on-failure -j $(JOBS)
+
+# Sanitizers catch what plain runs hide: out-of-bounds reads in the readers,
+# signed overflow in index arithmetic, races... (races need TSan: see docs).
+test-sanitize:
+	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSL_SANITIZE=address,undefined >/dev/null
+	$(CMAKE) --build build-asan -j $(JOBS)
+	cd build-asan && SL_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
+
+# The same sources must build warning-free with clang too.
+test-clang:
+	CC=clang $(CMAKE) -S . -B build-clang -DCMAKE_BUILD_TYPE=Release >/dev/null
+	$(CMAKE) --build build-clang -j $(JOBS)
+	cd build-clang && SL_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
+
+test: test-plain test-clang test-sanitize
+
+climb: build
+	./build/simladder bench
+
+bench: build
+	./build/simladder bench
+
+format:
+	clang-format -i include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] fuzz/*.c
+
+format-check:
+	clang-format --dry-run --Werror include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] fuzz/*.c
+
+clean:
+	rm -rf build build-asan build-clang

@@ -1,0 +1,698 @@
+/*
+ * simladder: the command-line tool. Data goes to files (or stdout), every
+ * diagnostic to stderr. Exit codes: 0 ok, 1 the job failed, 2 bad usage.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "simladder.h"
+
+enum { EXIT_JOB = 1, EXIT_USAGE = 2 };
+
+static const char *prog = "simladder";
+static int quiet;
+
+static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    sl_out_abort_all();
+    exit(code);
+}
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+    if (quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
+static const char usage_text[] =
+    "usage: simladder COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  knn INPUT -k K -o OUT.npz       the K most similar rows of every row (self excluded)\n"
+    "  join INPUT --tau T -o OUT.npz   every pair i < j with cosine >= T\n"
+    "  matrix INPUT -o OUT.npy         the full cosine similarity matrix (float32)\n"
+    "  info                            CPU features, kernels, the automatic choice\n"
+    "  bench                           the C rungs side by side on the default workload\n"
+    "\n"
+    "options:\n"
+    "  -q, --queries FILE   cross job: rows of FILE against rows of INPUT\n"
+    "  -k K                 neighbours per row (knn); K >= n is allowed, padded with -1\n"
+    "  -t, --tau T          similarity threshold in [-1, 1] (join)\n"
+    "  -o, --output OUT     output file (written to a temporary file, then renamed)\n"
+    "  --kernel NAME        force a kernel or rung (see `simladder info`); default auto\n"
+    "  --threads N          threads (0: all cores; rungs below c5 use one)\n"
+    "  --memory-limit SIZE  refuse jobs needing more working memory (e.g. 512M, 4G);\n"
+    "                       default: the memory available now\n"
+    "  --quiet              no plan, no progress on stderr\n"
+    "\n"
+    "bench options: --n N (10000) --d D (768) --budget SECONDS per rung (6) --repeat R (3)\n"
+    "               --rungs c0,c1,c2,c3 --op matrix|knn\n"
+    "\n"
+    "INPUT is a float32, float16 or float64 .npy file (2-D, C or Fortran order).\n"
+    "knn writes indices (int64) and similarities (float32); join writes i, j (int64) and\n"
+    "similarities (float32); both as one .npz that numpy.load reads.\n"
+    "\n"
+    "examples:\n"
+    "  simladder knn vectors.npy -k 10 -o neighbours.npz\n"
+    "  simladder join vectors.npy --tau 0.95 -o duplicates.npz\n"
+    "  simladder knn base.npy --queries queries.npy -k 100 -o result.npz --threads 2\n"
+    "\n"
+    "exit status: 0 success, 1 the job failed (bad input file, memory, I/O), 2 bad usage.\n";
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", prog);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, " (see %s --help)\n", prog);
+    va_end(ap);
+    exit(EXIT_USAGE);
+}
+
+/* ---- argument parsing helpers ---- */
+
+static int64_t parse_int(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        usage_error("%s: '%s' is not an integer", what, s);
+    return v;
+}
+
+static double parse_double(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end)
+        usage_error("%s: '%s' is not a number", what, s);
+    return v;
+}
+
+static size_t parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0))
+        usage_error("--memory-limit: '%s' is not a size", s);
+    double mult = 1;
+    switch (*end) {
+    case 'k': case 'K': mult = 1024.0; end++; break;
+    case 'm': case 'M': mult = 1048576.0; end++; break;
+    case 'g': case 'G': mult = 1073741824.0; end++; break;
+    case 't': case 'T': mult = 1099511627776.0; end++; break;
+    }
+    if (*end == 'i' && end[-1] != *s)
+        end++;
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end)
+        usage_error("--memory-limit: '%s' is not a size (e.g. 512M, 4G)", s);
+    double b = v * mult;
+    return b >= 1.8e19 ? SIZE_MAX : (size_t)b;
+}
+
+static size_t mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
+static const char *human(double bytes, char *buf)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (bytes >= 1024 && i < 4) {
+        bytes /= 1024;
+        i++;
+    }
+    snprintf(buf, 32, i ? "%.1f %s" : "%.0f %s", bytes, u[i]);
+    return buf;
+}
+
+/* ---- signals: no partial output survives an interrupted run ---- */
+
+static void on_signal(int sig)
+{
+    sl_out_abort_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is a write error, reported as such */
+}
+
+/* ---- progress bar ---- */
+
+typedef struct progress {
+    int on;
+    double start, pairs;
+} progress;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int on_progress(void *ctx, double f)
+{
+    progress *p = ctx;
+    double el = now() - p->start;
+    if (!p->on || (el < 1.0 && f < 1.0))
+        return 0; /* jobs under a second get no bar */
+    int w = 30, fill = (int)(f * w);
+    char bar[64];
+    for (int i = 0; i < w; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[w] = 0;
+    double rate = f > 0 ? f * p->pairs / el : 0, eta = f > 0 ? el * (1 - f) / f : 0;
+    fprintf(stderr, "\r[%s] %3.0f%%  %.2f Gpairs/s  ETA %.0fs   ", bar, 100 * f, rate / 1e9,
+            eta);
+    if (f >= 1.0)
+        fputc('\n', stderr);
+    return 0;
+}
+
+/* ---- input ---- */
+
+typedef struct input {
+    const char *path;
+    sl_mapped map;
+    sl_array arr;
+} input;
+
+static const char *dtype_name(sl_dtype t)
+{
+    return t == SL_F32 ? "float32" : t == SL_F64 ? "float64" : "float16";
+}
+
+static void load(input *in, const char *path)
+{
+    char msg[SL_MSG];
+    in->path = path;
+    if (sl_map_file(path, &in->map, msg) != 0)
+        die(EXIT_JOB, "%s: %s", path, msg);
+    if (sl_npy_parse(in->map.base, in->map.len, &in->arr, msg) != 0)
+        die(EXIT_JOB, "%s: %s", path, msg);
+}
+
+static void same_file_check(const char *in, const char *out)
+{
+    struct stat a, b;
+    if (out && strcmp(out, "-") && stat(in, &a) == 0 && stat(out, &b) == 0 &&
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        usage_error("output %s is the input file", out);
+}
+
+/* A failed job: name the file where the library names a value. */
+static void job_failed(const sl_error *e, const input *x, const input *q)
+{
+    if (e->code == SL_EVALUE) {
+        const input *f = e->operand == 1 && q ? q : x;
+        die(EXIT_JOB, "%s: row %lld, column %lld is not finite (NaN and Inf are not allowed)",
+            f->path, (long long)e->row, (long long)e->col);
+    }
+    die(EXIT_JOB, "%s", e->message);
+}
+
+/* ---- jobs ---- */
+
+typedef struct args {
+    const char *cmd, *input, *queries, *output, *kernel;
+    int64_t k;
+    double tau;
+    int have_k, have_tau, threads;
+    size_t limit;
+} args;
+
+static void run_job(const args *a)
+{
+    input x = {0}, q = {0};
+    char msg[SL_MSG], h1[32], h2[32], h3[32];
+    same_file_check(a->input, a->output);
+    if (a->queries)
+        same_file_check(a->queries, a->output);
+    load(&x, a->input);
+    if (a->queries)
+        load(&q, a->queries);
+    const sl_view *vx = &x.arr.view, *vq = a->queries ? &q.arr.view : NULL;
+    if (vq && vq->d != vx->d)
+        die(EXIT_JOB, "%s has d = %lld but %s has d = %lld", a->queries, (long long)vq->d,
+            a->input, (long long)vx->d);
+
+    sl_stats stats;
+    memset(&stats, 0, sizeof stats);
+    progress pr = {isatty(2) && !quiet, now(), 0};
+    sl_options opt = {a->kernel, NULL, a->threads, a->limit, on_progress, &pr, &stats};
+    sl_error err;
+    memset(&err, 0, sizeof err);
+
+    int op = !strcmp(a->cmd, "knn") ? 0 : !strcmp(a->cmd, "join") ? 1 : 2;
+    int64_t rows = vq ? vq->n : vx->n, cols = vx->n;
+    if (op == 2 && vq) { /* matrix: rows of INPUT against rows of the second file */
+        rows = vx->n;
+        cols = vq->n;
+    }
+    pr.pairs = vq ? (double)rows * (double)cols : 0.5 * (double)rows * (double)rows;
+
+    size_t work;
+    const sl_view *first = vx, *second = vq;
+    sl_status st =
+        sl_plan(op == 0 ? "knn" : op == 1 ? "join" : "matrix", first, second, a->k, &opt, &work,
+                &err);
+    if (st != SL_OK)
+        job_failed(&err, &x, &q);
+    double out_bytes = op == 0   ? (double)rows * (double)a->k * 12.0
+                       : op == 2 ? (double)rows * (double)cols * 4.0
+                                 : 0;
+    const char *kname = a->kernel && *a->kernel ? a->kernel : sl_kernel_auto(NULL);
+    note("%s: %s %lld x %lld %s (%s)", a->cmd, a->input, (long long)vx->n, (long long)vx->d,
+         dtype_name(vx->dtype), x.map.is_mmap ? "mapped" : "read");
+    if (vq)
+        note(", queries %s %lld x %lld %s", a->queries, (long long)vq->n, (long long)vq->d,
+             dtype_name(vq->dtype));
+    note("\n  %s %.3g pair similarities, kernel %s; working memory %s, output %s%s%s\n",
+         vq ? "computing" : "computing (each pair once)", pr.pairs, kname ? kname : "auto",
+         human((double)work, h1), op == 1 ? "grows with the pairs" : human(out_bytes, h2),
+         a->limit ? ", limit " : "", a->limit ? human((double)a->limit, h3) : "");
+    if (a->limit && (double)work + out_bytes > (double)a->limit)
+        die(EXIT_JOB, "%s needs %s (working memory + output) but the memory limit is %s",
+            a->cmd, human((double)work + out_bytes, h1), human((double)a->limit, h2));
+
+    sl_out out;
+    if (sl_out_open(&out, a->output, msg) != 0)
+        die(EXIT_JOB, "%s: %s", a->output, msg);
+    int rc = 0;
+    if (op == 0) {
+        size_t cnt = (size_t)rows * (size_t)a->k;
+        float *sims = malloc(cnt * sizeof *sims);
+        int64_t *idx = malloc(cnt * sizeof *idx);
+        if (!sims || !idx)
+            die(EXIT_JOB, "out of memory for %lld x %lld results", (long long)rows,
+                (long long)a->k);
+        if ((st = sl_knn(vx, vq, a->k, sims, idx, &opt, &err)) != SL_OK)
+            job_failed(&err, &x, &q);
+        sl_npz_member m[2] = {{"indices", "<i8", rows, a->k, idx, 8},
+                              {"similarities", "<f4", rows, a->k, sims, 4}};
+        rc = sl_npz_write(&out, m, 2, msg);
+        free(sims);
+        free(idx);
+    } else if (op == 1) {
+        sl_pairs p;
+        if ((st = sl_join(vx, vq, a->tau, &p, &opt, &err)) != SL_OK)
+            job_failed(&err, &x, &q);
+        sl_npz_member m[3] = {{"i", "<i8", p.count, -1, p.i, 8},
+                              {"j", "<i8", p.count, -1, p.j, 8},
+                              {"similarities", "<f4", p.count, -1, p.sim, 4}};
+        rc = sl_npz_write(&out, m, 3, msg);
+        note("  %lld pairs with cosine >= %g\n", (long long)p.count, a->tau);
+        sl_pairs_free(&p);
+    } else {
+        float *s = malloc((size_t)rows * (size_t)cols * sizeof *s);
+        if (!s)
+            die(EXIT_JOB, "out of memory for the %lld x %lld matrix", (long long)rows,
+                (long long)cols);
+        if ((st = sl_matrix(vx, vq, s, 0, &opt, &err)) != SL_OK)
+            job_failed(&err, &x, &q);
+        rc = sl_npy_write(&out, "<f4", rows, cols, s, 4, msg);
+        free(s);
+    }
+    if (rc != 0)
+        die(EXIT_JOB, "%s: %s", a->output, msg);
+    if (sl_out_commit(&out, msg) != 0)
+        die(EXIT_JOB, "%s: %s", a->output, msg);
+    note("  done: kernel %s, %d thread%s, %.3f s (prepare %.3f s)\n", stats.kernel,
+         stats.threads, stats.threads == 1 ? "" : "s",
+         stats.seconds_prepare + stats.seconds_compute + stats.seconds_finish,
+         stats.seconds_prepare);
+    sl_unmap(&x.map);
+    if (a->queries)
+        sl_unmap(&q.map);
+}
+
+/* ---- info ---- */
+
+static int cmd_info(void)
+{
+    char buf[256];
+    unsigned det = sl_cpu_detected(), use = sl_cpu_usable(NULL);
+    printf("simladder %s\n", SL_VERSION);
+    printf("cpu features: %s\n", sl_cpu_names(det, buf, sizeof buf));
+    if (use != det)
+        printf("usable (SL_ISA=%s): %s\n", getenv("SL_ISA") ? getenv("SL_ISA") : "",
+               sl_cpu_names(use, buf, sizeof buf));
+    printf("threads: %d\n", sl_hardware_threads());
+    printf("kernels:\n");
+    for (int i = 0; i < sl_kernel_count(); i++) {
+        sl_kernel_info ki;
+        if (sl_kernel_get(i, NULL, &ki) != SL_OK)
+            continue;
+        printf("  %-12s %-4s %-9s %s\n", ki.name, ki.rung, ki.usable ? "usable" : "-",
+               ki.about);
+    }
+    const char *a = sl_kernel_auto(NULL);
+    if (!a)
+        die(EXIT_USAGE, "SL_ISA=%s is not a known tier (scalar, avx2, avx512)",
+            getenv("SL_ISA"));
+    printf("auto: %s\n", a);
+    if (getenv("SL_KERNEL") && *getenv("SL_KERNEL"))
+        printf("forced by SL_KERNEL: %s\n", getenv("SL_KERNEL"));
+    return 0;
+}
+
+/* ---- bench ---- */
+
+static uint64_t rng_state;
+static uint64_t rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double gauss(void)
+{
+    double u = ((double)(rng_next() >> 11) + 0.5) * 0x1p-53;
+    double v = ((double)(rng_next() >> 11) + 0.5) * 0x1p-53;
+    return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct bench_row {
+    const char *rung;
+    char kernel[32];
+    int64_t n_run;
+    double t_run, t_full, err;
+    int extrapolated, ok;
+    double checksum;
+} bench_row;
+
+/* One timed run of rung on the first n rows; the median of reps. */
+static int bench_once(const char *op, const char *rung, const float *data, int64_t n, int64_t d,
+                      int threads, int reps, float *out, float *sims, int64_t *idx, double *t,
+                      char *kname)
+{
+    sl_view v = sl_view_f32(data, n, d);
+    double times[16];
+    for (int r = 0; r < reps && r < 16; r++) {
+        sl_stats st;
+        memset(&st, 0, sizeof st);
+        sl_options o = {rung, NULL, threads, 0, NULL, NULL, &st};
+        sl_error e;
+        double t0 = now();
+        sl_status s = !strcmp(op, "knn") ? sl_knn(&v, NULL, 10, sims, idx, &o, &e)
+                                          : sl_matrix(&v, NULL, out, 0, &o, &e);
+        times[r] = now() - t0;
+        if (s != SL_OK) {
+            fprintf(stderr, "bench: %s: %s\n", rung, e.message);
+            return -1;
+        }
+        snprintf(kname, 32, "%s", st.kernel);
+    }
+    qsort(times, (size_t)reps, sizeof *times, cmp_double);
+    *t = times[reps / 2];
+    return 0;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+    int64_t n = 10000, d = 768;
+    double budget = 6;
+    int reps = 3, threads = 0;
+    const char *rungs = "c0,c1,c2,c3", *op = "matrix";
+    static const struct option lo[] = {{"n", 1, 0, 'n'},       {"d", 1, 0, 'd'},
+                                       {"budget", 1, 0, 'b'},  {"repeat", 1, 0, 'r'},
+                                       {"rungs", 1, 0, 'R'},   {"threads", 1, 0, 'T'},
+                                       {"op", 1, 0, 'o'},      {"quiet", 0, 0, 'Q'},
+                                       {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        switch (c) {
+        case 'n': n = parse_int(optarg, "--n"); break;
+        case 'd': d = parse_int(optarg, "--d"); break;
+        case 'b': budget = parse_double(optarg, "--budget"); break;
+        case 'r': reps = (int)parse_int(optarg, "--repeat"); break;
+        case 'R': rungs = optarg; break;
+        case 'T': threads = (int)parse_int(optarg, "--threads"); break;
+        case 'o': op = optarg; break;
+        case 'Q': quiet = 1; break;
+        default: usage_error("bench: unknown option");
+        }
+    }
+    if (optind < argc)
+        usage_error("bench: unexpected argument '%s'", argv[optind]);
+    if (n < 2 || d < 1 || reps < 1 || reps > 15 || !(budget > 0))
+        usage_error("bench: need --n >= 2, --d >= 1, 1 <= --repeat <= 15, --budget > 0");
+    if (strcmp(op, "matrix") && strcmp(op, "knn"))
+        usage_error("bench: --op must be matrix or knn");
+
+    float *data = malloc((size_t)n * (size_t)d * sizeof *data);
+    float *out = !strcmp(op, "matrix") ? malloc((size_t)n * (size_t)n * sizeof *out) : NULL;
+    float *sims = malloc((size_t)n * 10 * sizeof *sims);
+    int64_t *idx = malloc((size_t)n * 10 * sizeof *idx);
+    if (!data || (!out && !strcmp(op, "matrix")) || !sims || !idx)
+        die(EXIT_JOB, "bench: out of memory for n = %lld", (long long)n);
+    rng_state = 42;
+    for (size_t i = 0; i < (size_t)n * (size_t)d; i++)
+        data[i] = (float)gauss();
+
+    /* Reference for the error column: 16 sample rows in float64. */
+    enum { SAMPLES = 16 };
+    double flops = (double)n * (double)n * (double)d;
+    char buf[256];
+    printf("# simladder bench: self %s, n = %lld, d = %lld, seed 42, median of %d\n", op,
+           (long long)n, (long long)d, reps);
+    printf("# cpu: %s\n", sl_cpu_names(sl_cpu_usable(NULL), buf, sizeof buf));
+    printf("# flops counted as n^2*d for every rung (the self job's useful work, each pair "
+           "once);\n# a rung too slow for n runs on the largest n that fits the budget and is "
+           "extrapolated by n^2.\n");
+    printf("%-5s %-11s %7s %10s %11s %8s %9s %9s %10s\n", "rung", "kernel", "n_run", "t_run[s]",
+           "t_full[s]", "GFLOP/s", "x_prev", "x_c0", "max_err");
+
+    bench_row rows[16];
+    int nr = 0;
+    char list[256];
+    snprintf(list, sizeof list, "%s", rungs);
+    for (char *save = NULL, *r = strtok_r(list, ",", &save); r && nr < 16;
+         r = strtok_r(NULL, ",", &save), nr++) {
+        bench_row *b = &rows[nr];
+        memset(b, 0, sizeof *b);
+        b->rung = r;
+        /* Probe on a small n, then pick the largest n the budget allows. */
+        int64_t m = n < 256 ? n : 256;
+        double t;
+        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel) != 0)
+            continue;
+        while (m < n && t * 4 < budget / (reps + 1)) {
+            m = m * 2 > n ? n : m * 2;
+            if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel) != 0)
+                break;
+        }
+        if (bench_once(op, r, data, m, d, threads, reps, out, sims, idx, &t, b->kernel) != 0)
+            continue;
+        b->n_run = m;
+        b->t_run = t;
+        b->extrapolated = m < n;
+        b->t_full = t * ((double)n / (double)m) * ((double)n / (double)m);
+        /* Error against float64 on sample rows of what was computed. */
+        double maxerr = 0;
+        for (int s = 0; s < SAMPLES; s++) {
+            int64_t i = (int64_t)((double)s * (double)(m - 1) / (SAMPLES - 1));
+            const float *xi = data + i * d;
+            double xx = 0;
+            for (int64_t k = 0; k < d; k++)
+                xx += (double)xi[k] * xi[k];
+            if (!strcmp(op, "matrix")) {
+                for (int64_t j = 0; j < m; j++) {
+                    const float *xj = data + j * d;
+                    double dot = 0, yy = 0;
+                    for (int64_t k = 0; k < d; k++) {
+                        dot += (double)xi[k] * xj[k];
+                        yy += (double)xj[k] * xj[k];
+                    }
+                    double ref = dot / sqrt(xx * yy), e = fabs(ref - out[i * m + j]);
+                    maxerr = e > maxerr ? e : maxerr;
+                    b->checksum += out[i * m + j];
+                }
+            } else {
+                for (int r2 = 0; r2 < 10 && r2 < m - 1; r2++) {
+                    const float *xj = data + idx[i * 10 + r2] * d;
+                    double dot = 0, yy = 0;
+                    for (int64_t k = 0; k < d; k++) {
+                        dot += (double)xi[k] * xj[k];
+                        yy += (double)xj[k] * xj[k];
+                    }
+                    double e = fabs(dot / sqrt(xx * yy) - sims[i * 10 + r2]);
+                    maxerr = e > maxerr ? e : maxerr;
+                    b->checksum += (double)idx[i * 10 + r2];
+                }
+            }
+        }
+        b->err = maxerr;
+        b->ok = 1;
+        double prev = nr > 0 && rows[nr - 1].ok ? rows[nr - 1].t_full : NAN;
+        double first = rows[0].ok ? rows[0].t_full : NAN;
+        printf("%-5s %-11s %7lld %10.4f %11.4f%s %7.2f %9.2f %9.1f %10.2e\n", r, b->kernel,
+               (long long)m, b->t_run, b->t_full, b->extrapolated ? "*" : " ",
+               flops / b->t_full * 1e-9, prev / b->t_full, first / b->t_full, b->err);
+        fflush(stdout);
+    }
+    printf("# * extrapolated from n_run by (n / n_run)^2\n");
+    int mono = 1;
+    for (int i = 1; i < nr; i++)
+        if (rows[i].ok && rows[i - 1].ok && !(rows[i].t_full < rows[i - 1].t_full))
+            mono = 0;
+    printf("# each rung faster than the one before: %s\n", mono ? "yes" : "NO");
+    free(data);
+    free(out);
+    free(sims);
+    free(idx);
+    return 0;
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage_error("no command");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("simladder %s\n", SL_VERSION);
+        return 0;
+    }
+    if (!strcmp(cmd, "info"))
+        return argc == 2 ? cmd_info() : (usage_error("info takes no arguments"), 0);
+    if (!strcmp(cmd, "bench"))
+        return cmd_bench(argc - 1, argv + 1);
+    if (strcmp(cmd, "knn") && strcmp(cmd, "join") && strcmp(cmd, "matrix"))
+        usage_error("unknown command '%s'", cmd);
+
+    args a;
+    memset(&a, 0, sizeof a);
+    a.cmd = cmd;
+    a.limit = mem_available();
+    static const struct option lo[] = {
+        {"queries", 1, 0, 'q'},      {"output", 1, 0, 'o'},  {"tau", 1, 0, 't'},
+        {"kernel", 1, 0, 'K'},       {"threads", 1, 0, 'T'}, {"memory-limit", 1, 0, 'M'},
+        {"quiet", 0, 0, 'Q'},        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    int c;
+    optind = 2;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":q:o:k:t:h", lo, NULL)) != -1) {
+        switch (c) {
+        case 'q': a.queries = optarg; break;
+        case 'o': a.output = optarg; break;
+        case 'k': a.k = parse_int(optarg, "-k"); a.have_k = 1; break;
+        case 't': a.tau = parse_double(optarg, "--tau"); a.have_tau = 1; break;
+        case 'K': a.kernel = optarg; break;
+        case 'T': {
+            int64_t t = parse_int(optarg, "--threads");
+            if (t < 0 || t > 4096)
+                usage_error("--threads: %lld is out of range (0 to 4096)", (long long)t);
+            a.threads = (int)t;
+            break;
+        }
+        case 'M': a.limit = parse_size(optarg); break;
+        case 'Q': quiet = 1; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        case ':': usage_error("option %s needs a value", argv[optind - 1]);
+        default: usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        usage_error("%s: no input file", cmd);
+    a.input = argv[optind++];
+    if (optind < argc)
+        usage_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+    if (!a.output)
+        usage_error("%s: no output file (-o OUT)", cmd);
+    if (!strcmp(cmd, "knn")) {
+        if (!a.have_k)
+            usage_error("knn: -k is required");
+        if (a.k <= 0)
+            usage_error("knn: -k %lld: need k >= 1", (long long)a.k);
+    } else if (a.have_k) {
+        usage_error("%s: -k applies to knn only", cmd);
+    }
+    if (!strcmp(cmd, "join")) {
+        if (!a.have_tau)
+            usage_error("join: --tau is required");
+        if (!(a.tau >= -1 && a.tau <= 1))
+            usage_error("join: --tau %g: need -1 <= tau <= 1", a.tau);
+    } else if (a.have_tau) {
+        usage_error("%s: --tau applies to join only", cmd);
+    }
+    if (a.kernel) { /* an unknown kernel is a usage error, caught before any work */
+        int found = !strcmp(a.kernel, "auto");
+        for (int i = 0; i < sl_kernel_count() && !found; i++) {
+            sl_kernel_info ki;
+            if (sl_kernel_get(i, "avx512", &ki) == SL_OK &&
+                (!strcmp(ki.name, a.kernel) || !strcmp(ki.rung, a.kernel)))
+                found = 1;
+        }
+        if (!found)
+            usage_error("--kernel '%s': unknown (see simladder info)", a.kernel);
+    }
+    install_signals();
+    run_job(&a);
+    return 0;
+}

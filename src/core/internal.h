@@ -1,0 +1,66 @@
+/*
+ * Private declarations shared by the core files (prefix sl__). Nothing here
+ * depends on an ISA: the core is built for baseline x86-64.
+ */
+#ifndef SL_INTERNAL_H
+#define SL_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dispatch.h"
+#include "kernels.h"
+#include "simladder.h"
+
+/* Set *err (when non-NULL) and return code. printf-style message. */
+sl_status sl__fail(sl_error *err, sl_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* 64-byte aligned allocation, zeroed or not; NULL on failure or overflow. */
+void *sl__alloc(size_t bytes);
+void sl__free(void *p);
+
+/* a * b, or SIZE_MAX on overflow; sl__add likewise. */
+size_t sl__mul(size_t a, size_t b);
+size_t sl__add(size_t a, size_t b);
+
+double sl__now(void);
+
+/* ---- prepare: validate and convert a view into a kernel operand ---- */
+
+typedef struct sl_prepared {
+    sl_operand op;
+    void *owned; /* freed by sl__prepared_free */
+} sl_prepared;
+
+/* Checks the view's shape and fields (not its values). which: 0 x, 1 y/queries. */
+sl_status sl__view_check(const sl_view *v, const char *name, sl_error *err);
+/* Bytes sl__prepare will allocate for this view and input kind (upper bound). */
+size_t sl__prepare_bytes(const sl_view *v, int input);
+/* Reads every value once: rejects NaN/Inf (naming the first one in row-major
+ * order), then builds the operand. */
+sl_status sl__prepare(const sl_view *v, int input, int which, sl_prepared *p, sl_error *err);
+void sl__prepared_free(sl_prepared *p);
+
+/* ---- top-k lists ---- */
+
+/* Per row a binary heap of at most k (sim, idx), worst entry at the root;
+ * "worse" is lower sim, or equal sim and higher idx. thr[r] is the root's sim
+ * once the row is full (-inf before): a candidate below it can be dropped
+ * without looking at the heap. */
+typedef struct sl_topk {
+    int64_t rows, k;
+    float *sim;
+    int64_t *idx;
+    int64_t *count;
+    float *thr;
+} sl_topk;
+
+/* Offer (s, j) to row r. Call only when s >= thr[r]. */
+void sl__topk_push(sl_topk *t, int64_t r, float s, int64_t j);
+/* Sort every row best first; pad with (-inf, -1). */
+void sl__topk_finish(sl_topk *t);
+/* Move every entry of src into dst. */
+void sl__topk_merge(sl_topk *dst, const sl_topk *src);
+
+#endif

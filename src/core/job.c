@@ -1,0 +1,660 @@
+/*
+ * Jobs: matrix, knn and join. Each one validates its arguments, plans and
+ * checks its memory, prepares the operands once, hands tiles to the kernel
+ * over the thread pool and feeds every tile to its epilogue while the tile
+ * is still in cache, then merges what the threads found.
+ *
+ * Ownership of results between threads: a tile belongs to the thread that
+ * took it. Matrix tiles write disjoint parts of the output (a self tile (I, J)
+ * also writes its mirror (J, I), which no other tile touches). knn gives
+ * every thread its own top-k lists for all rows, merged at the end, so one
+ * similarity can feed row i and row j without two threads ever writing the
+ * same heap. join gives every thread its own pair list.
+ */
+#define _GNU_SOURCE /* sched_getaffinity */
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+enum { OP_MATRIX, OP_KNN, OP_JOIN };
+static const char *const op_names[] = {"matrix", "knn", "join"};
+
+typedef struct pair {
+    int64_t i, j;
+    float s;
+} pair;
+
+typedef struct task {
+    int64_t i0, i1, j0, j1;
+} task;
+
+struct job;
+
+typedef struct tstate {
+    struct job *job;
+    int tid;
+    void *scratch;
+    float *tile;
+    sl_topk topk;
+    pair *pairs;
+    size_t npairs, cap;
+} tstate;
+
+typedef struct job {
+    int op;
+    const sl_kernel *kern;
+    const sl_options *opt;
+    sl_operand a, b; /* tile rows come from a, columns from b */
+    int self, sym;
+    int64_t rows, cols;
+    float *out; /* matrix */
+    int64_t ldo;
+    int64_t k; /* knn */
+    float tau; /* join */
+    task *tasks;
+    int64_t ntasks;
+    int nthreads;
+    tstate *ts;
+    size_t planned, limit;
+    _Atomic int64_t next;
+    _Atomic double done; /* pairs computed, for progress */
+    double total;
+    _Atomic size_t pair_bytes;
+    atomic_int stop;
+    sl_status status;    /* first failure inside the parallel part */
+    char message[256];
+    pthread_mutex_t lock;
+    int has_lock;
+    double last_report;
+} job;
+
+int sl_hardware_threads(void)
+{
+#ifdef CPU_COUNT
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int c = CPU_COUNT(&set);
+        if (c > 0)
+            return c;
+    }
+#endif
+    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    return c > 0 ? (int)c : 1;
+}
+
+static void job_fail(job *jb, sl_status st, const char *msg)
+{
+    pthread_mutex_lock(&jb->lock);
+    if (jb->status == SL_OK) {
+        jb->status = st;
+        snprintf(jb->message, sizeof jb->message, "%s", msg);
+    }
+    pthread_mutex_unlock(&jb->lock);
+    atomic_store(&jb->stop, 1);
+}
+
+/* ---- epilogues: what happens to a tile while it is hot ---- */
+
+static void epilogue_matrix(job *jb, const task *t)
+{
+    if (!jb->sym)
+        return;
+    /* Mirror the upper part of the tile into the lower triangle: the only
+     * writer of that region is this tile. */
+    float *out = jb->out;
+    int64_t ldo = jb->ldo;
+    for (int64_t i = t->i0; i < t->i1; i++)
+        for (int64_t j = i + 1 > t->j0 ? i + 1 : t->j0; j < t->j1; j++)
+            out[j * ldo + i] = out[i * ldo + j];
+}
+
+static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
+{
+    job *jb = ts->job;
+    sl_topk *tk = &ts->topk;
+    float *thr = tk->thr;
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        const float *row = c + (i - t->i0) * ldc - t->j0;
+        int64_t j = t->j0;
+        if (jb->sym && j <= i)
+            j = i + 1;
+        float th = thr[i];
+        if (jb->sym) {
+            /* One similarity, two rows: i gains j and j gains i. */
+            for (; j < t->j1; j++) {
+                float s = row[j];
+                if (s >= th) {
+                    sl__topk_push(tk, i, s, j);
+                    th = thr[i];
+                }
+                if (s >= thr[j])
+                    sl__topk_push(tk, j, s, i);
+            }
+        } else {
+            for (; j < t->j1; j++) {
+                float s = row[j];
+                if (s >= th && !(jb->self && j == i)) {
+                    sl__topk_push(tk, i, s, j);
+                    th = thr[i];
+                }
+            }
+        }
+    }
+}
+
+static int grow_pairs(tstate *ts)
+{
+    job *jb = ts->job;
+    size_t cap = ts->cap ? 2 * ts->cap : 4096;
+    size_t add = (cap - ts->cap) * sizeof(pair);
+    size_t used = atomic_fetch_add(&jb->pair_bytes, add) + add;
+    if (jb->limit && sl__add(used, jb->planned) > jb->limit) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "join: more than %zu pairs pass tau = %g; holding them exceeds the memory "
+                 "limit of %zu bytes (raise the limit or tau)",
+                 used / sizeof(pair) / 2, (double)jb->tau, jb->limit);
+        job_fail(jb, SL_ELIMIT, msg);
+        return 0;
+    }
+    pair *p = realloc(ts->pairs, cap * sizeof(pair));
+    if (!p) {
+        job_fail(jb, SL_ENOMEM, "join: out of memory for the pairs found");
+        return 0;
+    }
+    ts->pairs = p;
+    ts->cap = cap;
+    return 1;
+}
+
+static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc)
+{
+    job *jb = ts->job;
+    float tau = jb->tau;
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        const float *row = c + (i - t->i0) * ldc - t->j0;
+        int64_t j = t->j0;
+        if (jb->self && j <= i)
+            j = i + 1;
+        for (; j < t->j1; j++) {
+            if (row[j] < tau)
+                continue;
+            if (ts->npairs == ts->cap && !grow_pairs(ts))
+                return;
+            pair *p = &ts->pairs[ts->npairs++];
+            p->i = i;
+            p->j = j;
+            p->s = row[j];
+        }
+    }
+}
+
+/* ---- the parallel part ---- */
+
+static void run_task(tstate *ts, const task *t)
+{
+    job *jb = ts->job;
+    sl_tile tile = {&jb->a, &jb->b, t->i0, t->i1, t->j0, t->j1, NULL, 0, jb->sym, ts->scratch};
+    if (jb->op == OP_MATRIX) {
+        tile.c = jb->out + t->i0 * jb->ldo + t->j0;
+        tile.ldc = jb->ldo;
+    } else {
+        tile.c = ts->tile;
+        tile.ldc = t->j1 - t->j0;
+    }
+    jb->kern->tile(&tile);
+    if (jb->op == OP_MATRIX)
+        epilogue_matrix(jb, t);
+    else if (jb->op == OP_KNN)
+        epilogue_knn(ts, t, tile.c, tile.ldc);
+    else
+        epilogue_join(ts, t, tile.c, tile.ldc);
+}
+
+static double task_work(const job *jb, const task *t)
+{
+    double w = (double)(t->i1 - t->i0) * (double)(t->j1 - t->j0);
+    if (jb->sym && t->j0 < t->i1) /* a tile on the diagonal: about half */
+        w -= 0.5 * (double)(t->i1 - t->i0) * (double)(t->i1 - t->i0);
+    return w;
+}
+
+static void report(job *jb, int final)
+{
+    const sl_options *o = jb->opt;
+    if (!o || !o->progress)
+        return;
+    double now = sl__now();
+    if (!final && now - jb->last_report < 0.05)
+        return;
+    jb->last_report = now;
+    double f = final ? 1.0 : atomic_load(&jb->done) / (jb->total > 0 ? jb->total : 1);
+    if (o->progress(o->progress_ctx, f > 1 ? 1 : f))
+        job_fail(jb, SL_ECANCELLED, "cancelled by the progress callback");
+}
+
+static void *worker(void *arg)
+{
+    tstate *ts = arg;
+    job *jb = ts->job;
+    while (!atomic_load_explicit(&jb->stop, memory_order_relaxed)) {
+        int64_t t = atomic_fetch_add(&jb->next, 1);
+        if (t >= jb->ntasks)
+            break;
+        run_task(ts, &jb->tasks[t]);
+        double w = task_work(jb, &jb->tasks[t]), old = atomic_load(&jb->done);
+        while (!atomic_compare_exchange_weak(&jb->done, &old, old + w))
+            ;
+        if (ts->tid == 0)
+            report(jb, 0);
+    }
+    return NULL;
+}
+
+static void run_parallel(job *jb)
+{
+    pthread_t th[jb->nthreads > 1 ? jb->nthreads : 1];
+    int started = 1;
+    for (int t = 1; t < jb->nthreads; t++, started++)
+        if (pthread_create(&th[t], NULL, worker, &jb->ts[t]) != 0)
+            break; /* fewer threads is slower, not wrong: tasks are shared */
+    worker(&jb->ts[0]);
+    for (int t = 1; t < started; t++)
+        pthread_join(th[t], NULL);
+}
+
+/* ---- setup ---- */
+
+static int64_t make_tasks(job *jb, task *out)
+{
+    int64_t R = jb->kern->task_rows, C = jb->kern->task_cols ? jb->kern->task_cols : jb->cols;
+    int64_t n = 0;
+    for (int64_t i0 = 0; i0 < jb->rows; i0 += R) {
+        int64_t i1 = i0 + R < jb->rows ? i0 + R : jb->rows;
+        for (int64_t j0 = jb->sym ? i0 : 0; j0 < jb->cols; j0 += C, n++)
+            if (out)
+                out[n] = (task){i0, i1, j0, j0 + C < jb->cols ? j0 + C : jb->cols};
+    }
+    return n;
+}
+
+static int thread_count(const job *jb)
+{
+    if (!jb->kern->threaded)
+        return 1;
+    int t = jb->opt && jb->opt->threads > 0 ? jb->opt->threads : sl_hardware_threads();
+    if (t > 256)
+        t = 256;
+    if (t > jb->ntasks)
+        t = (int)jb->ntasks;
+    return t > 0 ? t : 1;
+}
+
+/* Bytes of the job's own allocations (not the caller's output). */
+static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
+{
+    size_t b = sl__prepare_bytes(va, jb->kern->input);
+    if (!jb->self)
+        b = sl__add(b, sl__prepare_bytes(vb, jb->kern->input));
+    size_t T = (size_t)jb->nthreads, rows = (size_t)jb->rows;
+    b = sl__add(b, sl__mul((size_t)jb->ntasks, sizeof(task)));
+    size_t per = jb->kern->scratch ? jb->kern->scratch(jb->a.d) : 0;
+    if (jb->op != OP_MATRIX) {
+        int64_t C = jb->kern->task_cols ? jb->kern->task_cols : jb->cols;
+        if (C > jb->cols)
+            C = jb->cols;
+        per = sl__add(per, sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4));
+    }
+    b = sl__add(b, sl__mul(T, sl__add(per, 128)));
+    if (jb->op == OP_KNN) {
+        b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
+        b = sl__add(b, sl__mul(T - 1, sl__mul(sl__mul(rows, (size_t)jb->k), 12)));
+    }
+    if (jb->op == OP_JOIN)
+        b = sl__add(b, sl__mul(rows + 1, 8));
+    return b;
+}
+
+static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y,
+                       const sl_options *opt, sl_error *err)
+{
+    memset(jb, 0, sizeof *jb);
+    jb->op = op;
+    jb->opt = opt;
+    sl_status st = sl__view_check(x, op == OP_KNN ? "database" : "x", err);
+    if (st != SL_OK)
+        return st;
+    if (y && (st = sl__view_check(y, op == OP_KNN ? "queries" : "y", err)) != SL_OK)
+        return st;
+    if (y && y->d != x->d)
+        return sl__fail(err, SL_EINVAL, "dimension mismatch: %lld against %lld",
+                        (long long)x->d, (long long)y->d);
+    const char *name = opt ? opt->kernel : NULL;
+    if ((!name || !*name || !strcmp(name, "auto")) && getenv("SL_KERNEL") && *getenv("SL_KERNEL"))
+        name = getenv("SL_KERNEL");
+    if ((st = sl__kernel_resolve(name, opt ? opt->isa : NULL, &jb->kern, err)) != SL_OK)
+        return st;
+    jb->self = y == NULL;
+    jb->sym = jb->self && jb->kern->symmetric;
+    /* knn's rows are the queries; matrix and join rows are x. */
+    const sl_view *va = x, *vb = y ? y : x;
+    if (op == OP_KNN && y) {
+        va = y;
+        vb = x;
+    }
+    jb->rows = va->n;
+    jb->cols = vb->n;
+    jb->a.n = va->n;
+    jb->a.d = va->d;
+    jb->ntasks = make_tasks(jb, NULL);
+    jb->nthreads = thread_count(jb);
+    jb->limit = opt ? opt->memory_limit : 0;
+    return SL_OK;
+}
+
+/* After setup and the op's own checks: plan, check the limit, prepare. */
+static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared *pa,
+                       sl_prepared *pb, sl_error *err)
+{
+    const sl_view *va = x, *vb = y ? y : x;
+    int wa = 0, wb = 1;
+    if (jb->op == OP_KNN && y) {
+        va = y;
+        vb = x;
+        wa = 1;
+        wb = 0;
+    }
+    jb->planned = plan_bytes(jb, va, vb);
+    if (jb->limit && jb->planned > jb->limit)
+        return sl__fail(err, SL_ELIMIT,
+                        "%s needs %.1f MiB of working memory (%lld x %lld, d = %lld, kernel %s, "
+                        "%d threads); the limit is %.1f MiB",
+                        op_names[jb->op], (double)jb->planned / 1048576.0, (long long)jb->rows,
+                        (long long)jb->cols, (long long)jb->a.d, jb->kern->name, jb->nthreads,
+                        (double)jb->limit / 1048576.0);
+    pthread_mutex_init(&jb->lock, NULL);
+    jb->has_lock = 1;
+    double t0 = sl__now();
+    sl_status st = sl__prepare(va, jb->kern->input, wa, pa, err);
+    if (st != SL_OK)
+        return st;
+    jb->a = pa->op;
+    if (jb->self) {
+        jb->b = pa->op;
+    } else {
+        if ((st = sl__prepare(vb, jb->kern->input, wb, pb, err)) != SL_OK)
+            return st;
+        jb->b = pb->op;
+    }
+    if (jb->opt && jb->opt->stats)
+        jb->opt->stats->seconds_prepare = sl__now() - t0;
+    jb->tasks = malloc(sl__mul((size_t)jb->ntasks, sizeof(task)));
+    jb->ts = calloc((size_t)jb->nthreads, sizeof(tstate));
+    if (!jb->tasks || !jb->ts)
+        return sl__fail(err, SL_ENOMEM, "out of memory for the task list");
+    make_tasks(jb, jb->tasks);
+    for (int64_t t = 0; t < jb->ntasks; t++)
+        jb->total += task_work(jb, &jb->tasks[t]);
+    int64_t C = jb->kern->task_cols ? jb->kern->task_cols : jb->cols;
+    if (C > jb->cols)
+        C = jb->cols;
+    for (int t = 0; t < jb->nthreads; t++) {
+        tstate *ts = &jb->ts[t];
+        ts->job = jb;
+        ts->tid = t;
+        if (jb->kern->scratch && !(ts->scratch = sl__alloc(jb->kern->scratch(jb->a.d))))
+            return sl__fail(err, SL_ENOMEM, "out of memory for kernel scratch");
+        if (jb->op != OP_MATRIX &&
+            !(ts->tile = sl__alloc(sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4))))
+            return sl__fail(err, SL_ENOMEM, "out of memory for tile buffers");
+    }
+    return SL_OK;
+}
+
+static sl_status compute(job *jb, sl_error *err)
+{
+    double t0 = sl__now();
+    run_parallel(jb);
+    if (jb->status == SL_OK)
+        report(jb, 1);
+    if (jb->opt && jb->opt->stats) {
+        sl_stats *s = jb->opt->stats;
+        snprintf(s->kernel, sizeof s->kernel, "%s", jb->kern->name);
+        s->threads = jb->nthreads;
+        s->memory_planned = jb->planned;
+        s->seconds_compute = sl__now() - t0;
+    }
+    if (jb->status != SL_OK)
+        return sl__fail(err, jb->status, "%s", jb->message);
+    return SL_OK;
+}
+
+static void finish_stats(job *jb, double t0)
+{
+    if (jb->opt && jb->opt->stats)
+        jb->opt->stats->seconds_finish = sl__now() - t0;
+}
+
+static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
+{
+    if (jb->ts) {
+        for (int t = 0; t < jb->nthreads; t++) {
+            tstate *ts = &jb->ts[t];
+            sl__free(ts->scratch);
+            sl__free(ts->tile);
+            free(ts->pairs);
+            if (t > 0) { /* thread 0's lists are the caller's output */
+                sl__free(ts->topk.sim);
+                sl__free(ts->topk.idx);
+            }
+            sl__free(ts->topk.count);
+            sl__free(ts->topk.thr);
+        }
+        free(jb->ts);
+    }
+    if (jb->has_lock)
+        pthread_mutex_destroy(&jb->lock);
+    free(jb->tasks);
+    sl__prepared_free(pa);
+    sl__prepared_free(pb);
+}
+
+/* ---- the public jobs ---- */
+
+sl_status sl_matrix(const sl_view *x, const sl_view *y, float *out, int64_t ldo,
+                    const sl_options *opt, sl_error *err)
+{
+    job jb;
+    sl_prepared pa = {0}, pb = {0};
+    sl_status st = setup(&jb, OP_MATRIX, x, y, opt, err);
+    if (st != SL_OK)
+        return st;
+    if (!out)
+        return sl__fail(err, SL_EINVAL, "matrix: output pointer is NULL");
+    if (ldo == 0)
+        ldo = jb.cols;
+    if (ldo < jb.cols)
+        return sl__fail(err, SL_EINVAL, "matrix: ldo = %lld is less than the %lld columns",
+                        (long long)ldo, (long long)jb.cols);
+    if (sl__mul(sl__mul((size_t)jb.rows, (size_t)ldo), 4) == SIZE_MAX)
+        return sl__fail(err, SL_EINVAL, "matrix: %lld x %lld output overflows size_t",
+                        (long long)jb.rows, (long long)ldo);
+    jb.out = out;
+    jb.ldo = ldo;
+    if ((st = start(&jb, x, y, &pa, &pb, err)) == SL_OK)
+        st = compute(&jb, err);
+    finish_stats(&jb, sl__now());
+    teardown(&jb, &pa, &pb);
+    return st;
+}
+
+sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int64_t *idx,
+                 const sl_options *opt, sl_error *err)
+{
+    job jb;
+    sl_prepared pa = {0}, pb = {0};
+    sl_status st = setup(&jb, OP_KNN, x, q, opt, err);
+    if (st != SL_OK)
+        return st;
+    if (k < 1)
+        return sl__fail(err, SL_EINVAL, "knn: k = %lld: need k >= 1", (long long)k);
+    if (!sims || !idx)
+        return sl__fail(err, SL_EINVAL, "knn: output pointer is NULL");
+    if (sl__mul(sl__mul((size_t)jb.rows, (size_t)k), 12) == SIZE_MAX)
+        return sl__fail(err, SL_EINVAL, "knn: %lld x k = %lld results overflow size_t",
+                        (long long)jb.rows, (long long)k);
+    jb.k = k;
+    if ((st = start(&jb, x, q, &pa, &pb, err)) != SL_OK)
+        goto done;
+    size_t rows = (size_t)jb.rows;
+    for (int t = 0; t < jb.nthreads; t++) {
+        sl_topk *tk = &jb.ts[t].topk;
+        tk->rows = jb.rows;
+        tk->k = k;
+        tk->count = sl__alloc(rows * 8);
+        tk->thr = sl__alloc(rows * 4);
+        if (t == 0) {
+            tk->sim = sims;
+            tk->idx = idx;
+        } else {
+            tk->sim = sl__alloc(rows * (size_t)k * 4);
+            tk->idx = sl__alloc(rows * (size_t)k * 8);
+        }
+        if (!tk->count || !tk->thr || !tk->sim || !tk->idx) {
+            st = sl__fail(err, SL_ENOMEM, "knn: out of memory for top-k lists");
+            goto done;
+        }
+        memset(tk->count, 0, rows * 8);
+        for (size_t r = 0; r < rows; r++)
+            tk->thr[r] = -INFINITY;
+    }
+    if ((st = compute(&jb, err)) != SL_OK)
+        goto done;
+    double t0 = sl__now();
+    for (int t = 1; t < jb.nthreads; t++)
+        sl__topk_merge(&jb.ts[0].topk, &jb.ts[t].topk);
+    sl__topk_finish(&jb.ts[0].topk);
+    finish_stats(&jb, t0);
+done:
+    teardown(&jb, &pa, &pb);
+    return st;
+}
+
+static int cmp_j(const void *a, const void *b)
+{
+    int64_t x = ((const pair *)a)->j, y = ((const pair *)b)->j;
+    return (x > y) - (x < y);
+}
+
+sl_status sl_join(const sl_view *x, const sl_view *y, double tau, sl_pairs *out,
+                  const sl_options *opt, sl_error *err)
+{
+    job jb;
+    sl_prepared pa = {0}, pb = {0};
+    if (out)
+        memset(out, 0, sizeof *out);
+    sl_status st = setup(&jb, OP_JOIN, x, y, opt, err);
+    if (st != SL_OK)
+        return st;
+    if (!out)
+        return sl__fail(err, SL_EINVAL, "join: output pointer is NULL");
+    if (!(tau >= -1.0 && tau <= 1.0))
+        return sl__fail(err, SL_EINVAL, "join: tau = %g: need -1 <= tau <= 1", tau);
+    jb.tau = (float)tau;
+    if ((float)jb.tau < tau) /* never round tau down: no pair below tau may pass */
+        jb.tau = nextafterf(jb.tau, 2.0f);
+    int64_t *count = NULL;
+    pair *sorted = NULL;
+    if ((st = start(&jb, x, y, &pa, &pb, err)) != SL_OK || (st = compute(&jb, err)) != SL_OK)
+        goto done;
+    double t0 = sl__now();
+    /* Counting sort by i, then each row's run by j. */
+    size_t total = 0, rows = (size_t)jb.rows;
+    for (int t = 0; t < jb.nthreads; t++)
+        total += jb.ts[t].npairs;
+    count = calloc(rows + 1, sizeof *count);
+    sorted = malloc((total ? total : 1) * sizeof *sorted);
+    out->i = malloc((total ? total : 1) * sizeof *out->i);
+    out->j = malloc((total ? total : 1) * sizeof *out->j);
+    out->sim = malloc((total ? total : 1) * sizeof *out->sim);
+    if (!count || !sorted || !out->i || !out->j || !out->sim) {
+        st = sl__fail(err, SL_ENOMEM, "join: out of memory for %zu pairs", total);
+        goto done;
+    }
+    for (int t = 0; t < jb.nthreads; t++)
+        for (size_t p = 0; p < jb.ts[t].npairs; p++)
+            count[jb.ts[t].pairs[p].i + 1]++;
+    for (size_t r = 0; r < rows; r++)
+        count[r + 1] += count[r];
+    for (int t = 0; t < jb.nthreads; t++) {
+        for (size_t p = 0; p < jb.ts[t].npairs; p++)
+            sorted[count[jb.ts[t].pairs[p].i]++] = jb.ts[t].pairs[p];
+        free(jb.ts[t].pairs);
+        jb.ts[t].pairs = NULL;
+    }
+    for (size_t r = 0, begin = 0; r < rows; r++) { /* count[r] is now the end of row r */
+        size_t end = (size_t)count[r];
+        int ordered = 1;
+        for (size_t p = begin + 1; p < end && ordered; p++)
+            ordered = sorted[p - 1].j < sorted[p].j;
+        if (!ordered)
+            qsort(sorted + begin, end - begin, sizeof *sorted, cmp_j);
+        begin = end;
+    }
+    for (size_t p = 0; p < total; p++) {
+        out->i[p] = sorted[p].i;
+        out->j[p] = sorted[p].j;
+        out->sim[p] = sorted[p].s;
+    }
+    out->count = (int64_t)total;
+    finish_stats(&jb, t0);
+done:
+    free(count);
+    free(sorted);
+    if (st != SL_OK)
+        sl_pairs_free(out);
+    teardown(&jb, &pa, &pb);
+    return st;
+}
+
+void sl_pairs_free(sl_pairs *p)
+{
+    if (!p)
+        return;
+    free(p->i);
+    free(p->j);
+    free(p->sim);
+    memset(p, 0, sizeof *p);
+}
+
+sl_status sl_plan(const char *op, const sl_view *x, const sl_view *y, int64_t k,
+                  const sl_options *opt, size_t *bytes, sl_error *err)
+{
+    int o = -1;
+    for (int i = 0; i < 3 && op; i++)
+        if (!strcmp(op, op_names[i]))
+            o = i;
+    if (o < 0)
+        return sl__fail(err, SL_EINVAL, "plan: unknown operation '%s'", op ? op : "(null)");
+    if (!bytes)
+        return sl__fail(err, SL_EINVAL, "plan: bytes pointer is NULL");
+    job jb;
+    sl_status st = setup(&jb, o, x, y, opt, err);
+    if (st != SL_OK)
+        return st;
+    jb.k = k > 0 ? k : 1;
+    const sl_view *va = x, *vb = y ? y : x;
+    if (o == OP_KNN && y) {
+        va = y;
+        vb = x;
+    }
+    *bytes = plan_bytes(&jb, va, vb);
+    return SL_OK;
+}

@@ -1,0 +1,137 @@
+/*
+ * The registry: every kernel, the features it needs, and how the job layer
+ * drives it. The reference kernel is first and needs nothing. Rank orders
+ * the automatic choice: the fastest rung the CPU can run wins.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "dispatch.h"
+
+#define AVX2 (SL_CPU_AVX2 | SL_CPU_FMA)
+#define AVX512 (SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ | SL_CPU_FMA)
+
+/* The pair-at-a-time rungs take row strips: few rows against many columns,
+ * so that they get no cache blocking they did not earn (that is c4's idea). */
+#define STRIP 16, 4096
+
+const sl_kernel sl__kernels[] = {
+    {"ref", "ref", "float64 oracle, per pair, from the definition", 0, SL_IN_RAW, 0, 0, 0,
+     STRIP, sl_ref_tile, NULL},
+    {"c0", "c0", "naive C: norms recomputed for every pair, full square", 0, SL_IN_RAW, 0, 0, 1,
+     STRIP, sl_c0_tile, NULL},
+    {"c1", "c1", "norms once, each pair once (symmetry)", 0, SL_IN_NORMS, 1, 0, 2, STRIP,
+     sl_c1_tile, NULL},
+#if defined(__x86_64__)
+    {"c2-sse2", "c2", "unit rows, restrict, compiler-vectorised (baseline x86-64)", SL_CPU_SSE2,
+     SL_IN_UNIT, 1, 0, 3, STRIP, sl_c2_tile_sse2, NULL},
+    {"c2-avx2", "c2", "unit rows, restrict, compiler-vectorised (built for AVX2+FMA)", AVX2,
+     SL_IN_UNIT, 1, 0, 4, STRIP, sl_c2_tile_avx2, NULL},
+    {"c3-avx2", "c3", "explicit AVX2 dot, 4 accumulators, one pair at a time", AVX2, SL_IN_UNIT,
+     1, 0, 5, STRIP, sl_c3_tile_avx2, NULL},
+    {"c3-avx512", "c3", "explicit AVX-512 dot, 4 accumulators, one pair at a time", AVX512,
+     SL_IN_UNIT, 1, 0, 6, STRIP, sl_c3_tile_avx512, NULL},
+#endif
+};
+const int sl__nkernels = (int)(sizeof sl__kernels / sizeof sl__kernels[0]);
+
+int sl_kernel_count(void)
+{
+    return sl__nkernels;
+}
+
+sl_status sl_kernel_get(int i, const char *isa, sl_kernel_info *info)
+{
+    unsigned f;
+    if (i < 0 || i >= sl__nkernels || !info)
+        return SL_EINVAL;
+    if (sl__cpu_usable(isa, &f, NULL) != SL_OK)
+        return SL_EINVAL;
+    const sl_kernel *k = &sl__kernels[i];
+    info->name = k->name;
+    info->rung = k->rung;
+    info->about = k->about;
+    info->needs = k->needs;
+    info->usable = (k->needs & f) == k->needs;
+    return SL_OK;
+}
+
+static const sl_kernel *best(const char *rung, unsigned f)
+{
+    const sl_kernel *b = NULL;
+    for (int i = 0; i < sl__nkernels; i++) {
+        const sl_kernel *k = &sl__kernels[i];
+        if ((k->needs & f) != k->needs)
+            continue;
+        if (rung ? strcmp(k->rung, rung) != 0 : k->rank == 0)
+            continue;
+        if (!b || k->rank > b->rank)
+            b = k;
+    }
+    return b;
+}
+
+const char *sl_kernel_auto(const char *isa)
+{
+    unsigned f;
+    if (sl__cpu_usable(isa, &f, NULL) != SL_OK)
+        return NULL;
+    const sl_kernel *k = best(NULL, f);
+    return k ? k->name : NULL;
+}
+
+sl_status sl__kernel_resolve(const char *name, const char *isa, const sl_kernel **out,
+                             sl_error *err)
+{
+    unsigned f;
+    sl_status st = sl__cpu_usable(isa, &f, err);
+    if (st != SL_OK)
+        return st;
+    if (!name || !*name || !strcmp(name, "auto")) {
+        *out = best(NULL, f);
+        return SL_OK; /* c0 needs nothing, so auto always finds one */
+    }
+    const sl_kernel *named = NULL;
+    int is_rung = 0;
+    for (int i = 0; i < sl__nkernels; i++) {
+        if (!strcmp(sl__kernels[i].name, name))
+            named = &sl__kernels[i];
+        if (!strcmp(sl__kernels[i].rung, name))
+            is_rung = 1;
+    }
+    if (named && (named->needs & f) == named->needs) {
+        *out = named;
+        return SL_OK;
+    }
+    if (!named && is_rung) {
+        const sl_kernel *k = best(name, f);
+        if (k) {
+            *out = k;
+            return SL_OK;
+        }
+    }
+    err->code = SL_EKERNEL;
+    if (!named && !is_rung) {
+        char list[256] = "";
+        size_t used = 0;
+        for (int i = 0; i < sl__nkernels && used < sizeof list; i++)
+            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                     sl__kernels[i].name);
+        snprintf(err->message, sizeof err->message, "unknown kernel '%.40s' (known: auto, %.180s)",
+                 name, list);
+    } else {
+        /* Name the features the first matching variant lacks. */
+        const sl_kernel *k = named;
+        for (int i = 0; !k && i < sl__nkernels; i++)
+            if (!strcmp(sl__kernels[i].rung, name))
+                k = &sl__kernels[i];
+        char need[128], have[160];
+        sl_cpu_names(k->needs & ~f, need, sizeof need);
+        sl_cpu_names(f, have, sizeof have);
+        snprintf(err->message, sizeof err->message,
+                 "kernel '%.30s' needs %.60s, which this CPU (as capped) lacks; usable: %.90s",
+                 name,
+                 need, have);
+    }
+    return SL_EKERNEL;
+}

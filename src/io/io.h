@@ -1,0 +1,85 @@
+/*
+ * File formats. Parsers work on memory (so a fuzzer drives them directly);
+ * the file and mmap wrappers are thin. Every function reports failure with a
+ * one-line message in msg (no trailing newline, no file name: the caller
+ * prefixes that) and a non-zero return.
+ */
+#ifndef SL_IO_H
+#define SL_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "simladder.h"
+
+#define SL_MSG 256
+
+/* ---- reading ---- */
+
+/* A 2-D array found in a file image: a view into the image itself. */
+typedef struct sl_array {
+    sl_view view;       /* data points into the parsed buffer */
+    size_t data_offset; /* where the elements start in the buffer */
+    size_t data_bytes;
+} sl_array;
+
+/* .npy, versions 1, 2, 3; dtypes <f4 >f4 <f8 >f8 <f2 >f2;
+ * C or Fortran order; a 1-D array of length d is one vector (1 x d). Checks
+ * that the data the header promises is present; trailing bytes are an error. */
+int sl_npy_parse(const void *buf, size_t len, sl_array *out, char *msg);
+
+/* A file mapped read-only (or read into memory where mmap is impossible,
+ * e.g. a pipe). */
+typedef struct sl_mapped {
+    void *base;
+    size_t len;
+    int is_mmap;
+} sl_mapped;
+int sl_map_file(const char *path, sl_mapped *m, char *msg);
+void sl_unmap(sl_mapped *m);
+
+/* ---- writing ---- */
+
+/*
+ * An output file written atomically: to a temporary file in the same
+ * directory, renamed over path by sl_out_commit. If path names something
+ * that is not a regular file (a device such as /dev/full or /dev/stdout, a
+ * pipe), it is written in place instead and never renamed over. "-" is
+ * standard output. sl_out_abort removes the temporary file; it is safe to
+ * call after a failed commit, and from a signal handler via sl_out_abort_all.
+ */
+typedef struct sl_out {
+    FILE *f;
+    char *path;     /* final path */
+    char *tmp;      /* temporary path, or NULL when writing in place */
+    int in_place;
+} sl_out;
+int sl_out_open(sl_out *o, const char *path, char *msg);
+int sl_out_commit(sl_out *o, char *msg); /* flush, fsync, close, rename */
+void sl_out_abort(sl_out *o);
+void sl_out_abort_all(void); /* async-signal-safe: unlink every open temp file */
+
+/* A .npy header for a C-order 2-D (cols > 0) or 1-D (cols < 0) array;
+ * descr is e.g. "<f4" or "<i8". Returns the header length written (a
+ * multiple of 64), or 0 on failure (msg set). */
+size_t sl_npy_header(char *buf, size_t cap, const char *descr, int64_t rows, int64_t cols);
+
+/* Whole .npy files to an open sl_out. */
+int sl_npy_write(sl_out *o, const char *descr, int64_t rows, int64_t cols, const void *data,
+                 size_t elem, char *msg);
+
+/* An uncompressed (stored) .npz: a zip of named .npy members, written in
+ * one pass with CRC-32s. names are without ".npy". */
+typedef struct sl_npz_member {
+    const char *name;
+    const char *descr;
+    int64_t rows, cols; /* cols < 0: 1-D */
+    const void *data;
+    size_t elem;
+} sl_npz_member;
+int sl_npz_write(sl_out *o, const sl_npz_member *m, int count, char *msg);
+
+uint32_t sl_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif

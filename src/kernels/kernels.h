@@ -1,0 +1,89 @@
+/*
+ * THE kernel contract. Every rung of the ladder is a kernel: a function that
+ * fills one tile of cosine similarities from operands the job layer prepared.
+ *
+ *   for i in [i0, i1), j in [j0, j1):
+ *       c[(i - i0) * ldc + (j - j0)] = cos(a_i, b_j)
+ *
+ * Operands. What an operand holds depends on the kernel's `input`:
+ *   SL_IN_RAW   rows: the input as float32, n rows of ld floats (ld >= d).
+ *               Rows were scaled by a power of two where needed so that a
+ *               float32 sum of squares neither overflows nor underflows;
+ *               that changes no cosine. norm[]: unused.
+ *   SL_IN_NORMS as RAW, plus norm[r] = |row r| in float32 (0 for a zero row).
+ *   SL_IN_UNIT  rows: each row divided by its norm (computed in float64),
+ *               rounded to float32; zero rows stay zero. ld is a multiple of
+ *               16 and rows are 64-byte aligned; the padding columns
+ *               [d, ld) are zero, so a kernel may run its vector loop over ld
+ *               and needs no tail.
+ *   SL_IN_PANELS (c4 and up) see the micro-kernel contract in kernels_tile.h.
+ *
+ * Self jobs. When the job is a self job and the kernel is `symmetric`, the
+ * job layer asks only for tiles with j0 >= i0 and sets `upper`: the kernel
+ * must fill every entry with j >= i and may leave entries with j < i
+ * untouched. A non-symmetric kernel is asked for every tile of the square.
+ *
+ * Rules. Kernels allocate nothing, start no threads and keep no state: all
+ * memory they touch is the operands, the tile and `scratch` (per thread,
+ * kernel->scratch(...) bytes, 64-byte aligned). A kernel computes each entry
+ * with a fixed order of operations that depends only on the two rows, never
+ * on the tile bounds or the thread: results are deterministic and a self
+ * matrix is exactly symmetric after the job layer mirrors it.
+ *
+ * Accuracy. fp32 kernels: |c - cos| <= sl_error_bound(d) (docs/ACCURACY.md).
+ *
+ * Naming: sl_<rung>_tile_<isa>, file <rung>_<idea>[_<isa>].c; ISA-specific
+ * files are compiled with their own flags and nothing else is.
+ */
+#ifndef SL_KERNELS_H
+#define SL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { SL_IN_RAW = 0, SL_IN_NORMS = 1, SL_IN_UNIT = 2, SL_IN_PANELS = 3 };
+
+typedef struct sl_operand {
+    int64_t n, d, ld;
+    const float *rows;
+    const float *norm;
+} sl_operand;
+
+typedef struct sl_tile {
+    const sl_operand *a, *b; /* a: tile rows, b: tile columns */
+    int64_t i0, i1, j0, j1;
+    float *c;
+    int64_t ldc;
+    int upper;
+    void *scratch;
+} sl_tile;
+
+typedef void sl_tile_fn(const sl_tile *t);
+
+/* The unit-row dot product of c2/c3: the one shape they all share. */
+typedef float sl_dot_fn(const float *a, const float *b, int64_t ld);
+
+/* The tile loop the unit-row rungs share: one pair at a time. Inlined into
+ * each ISA's file so the dot is inlined too. */
+static inline void sl__unit_tile(const sl_tile *t, sl_dot_fn *dot)
+{
+    const sl_operand *a = t->a, *b = t->b;
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        const float *x = a->rows + i * a->ld;
+        float *out = t->c + (i - t->i0) * t->ldc - t->j0;
+        int64_t j = t->upper && i > t->j0 ? i : t->j0;
+        for (; j < t->j1; j++)
+            out[j] = dot(x, b->rows + j * b->ld, a->ld);
+    }
+}
+
+/* ---- the rungs ---- */
+sl_tile_fn sl_ref_tile;         /* float64 oracle, per pair, never optimised */
+sl_tile_fn sl_c0_tile;          /* naive: norms recomputed for every pair */
+sl_tile_fn sl_c1_tile;          /* norms once, symmetry */
+sl_tile_fn sl_c2_tile_sse2;     /* unit rows, restrict, auto-vectorised */
+sl_tile_fn sl_c2_tile_avx2;     /* the same source, built for AVX2 + FMA */
+sl_tile_fn sl_c3_tile_avx2;     /* explicit AVX2 dot, four accumulators */
+sl_tile_fn sl_c3_tile_avx512;   /* explicit AVX-512 dot, four accumulators */
+
+#endif
