@@ -186,6 +186,12 @@ sl_status sl_kernel_get(int i, const char *isa, sl_kernel_info *info);
 /* The kernel "auto" resolves to under the given cap (NULL: SL_ISA). */
 const char *sl_kernel_auto(const char *isa);
 
+/* The machine's fp32 FMA peak in GFLOP/s (2 flops per lane per FMA), on
+ * `threads` threads at once (0: all cores), with the widest FMA the capped
+ * CPU has; the best of several runs over about `seconds` in all. 0 when the
+ * CPU has no FMA. */
+double sl_peak_gflops(const char *isa, int threads, double seconds);
+
 const char *sl_status_name(sl_status s);
 int sl_hardware_threads(void);
 

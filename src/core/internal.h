@@ -26,6 +26,11 @@ size_t sl__add(size_t a, size_t b);
 
 double sl__now(void);
 
+/* Run fn(arg, tid) on `threads` threads, the caller being tid 0; returns how
+ * many ran (fewer when a thread could not be started). Work must be claimed
+ * dynamically, so that the result does not depend on that number. */
+int sl__run(int threads, void (*fn)(void *arg, int tid), void *arg);
+
 /* ---- prepare: validate and convert a view into a kernel operand ---- */
 
 typedef struct sl_prepared {
@@ -39,7 +44,8 @@ sl_status sl__view_check(const sl_view *v, const char *name, sl_error *err);
 size_t sl__prepare_bytes(const sl_view *v, int input);
 /* Reads every value once: rejects NaN/Inf (naming the first one in row-major
  * order), then builds the operand. */
-sl_status sl__prepare(const sl_view *v, int input, int which, sl_prepared *p, sl_error *err);
+sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
+                      sl_error *err);
 void sl__prepared_free(sl_prepared *p);
 
 /* ---- top-k lists ---- */

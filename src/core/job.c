@@ -23,6 +23,10 @@
 
 #include "internal.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h> /* part of baseline x86-64 */
+#endif
+
 enum { OP_MATRIX, OP_KNN, OP_JOIN };
 static const char *const op_names[] = {"matrix", "knn", "join"};
 
@@ -106,13 +110,38 @@ static void epilogue_matrix(job *jb, const task *t)
 {
     if (!jb->sym)
         return;
-    /* Mirror the upper part of the tile into the lower triangle: the only
+    /* Mirror the upper part of the tile into the lower triangle, one output
+     * row (a tile column) at a time so the writes are contiguous; the only
      * writer of that region is this tile. */
     float *out = jb->out;
     int64_t ldo = jb->ldo;
-    for (int64_t i = t->i0; i < t->i1; i++)
-        for (int64_t j = i + 1 > t->j0 ? i + 1 : t->j0; j < t->j1; j++)
+    for (int64_t j = t->j0; j < t->j1; j++) {
+        int64_t end = j < t->i1 ? j : t->i1;
+        for (int64_t i = t->i0; i < end; i++)
             out[j * ldo + i] = out[i * ldo + j];
+    }
+}
+
+/* The first j in [j, end) where row[j] >= th, or (when both) row[j] >=
+ * thr[j]; end when none. Most of a tile fails both tests once the lists are
+ * warm, so this is a vector compare over the tile row that rarely stops. */
+static inline int64_t next_hit(const float *row, const float *thr, float th, int64_t j,
+                               int64_t end, int both)
+{
+#if defined(__SSE2__)
+    __m128 t = _mm_set1_ps(th);
+    for (; j + 4 <= end; j += 4) {
+        __m128 s = _mm_loadu_ps(row + j), m = _mm_cmpge_ps(s, t);
+        if (both)
+            m = _mm_or_ps(m, _mm_cmpge_ps(s, _mm_loadu_ps(thr + j)));
+        if (_mm_movemask_ps(m))
+            break;
+    }
+#endif
+    for (; j < end; j++)
+        if (row[j] >= th || (both && row[j] >= thr[j]))
+            return j;
+    return end;
 }
 
 static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -126,25 +155,16 @@ static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
         if (jb->sym && j <= i)
             j = i + 1;
         float th = thr[i];
-        if (jb->sym) {
-            /* One similarity, two rows: i gains j and j gains i. */
-            for (; j < t->j1; j++) {
-                float s = row[j];
-                if (s >= th) {
-                    sl__topk_push(tk, i, s, j);
-                    th = thr[i];
-                }
-                if (s >= thr[j])
-                    sl__topk_push(tk, j, s, i);
+        /* Symmetric: one similarity, two rows: i gains j and j gains i. */
+        for (j = next_hit(row, thr, th, j, t->j1, jb->sym); j < t->j1;
+             j = next_hit(row, thr, th, j + 1, t->j1, jb->sym)) {
+            float s = row[j];
+            if (s >= th && !(jb->self && j == i)) {
+                sl__topk_push(tk, i, s, j);
+                th = thr[i];
             }
-        } else {
-            for (; j < t->j1; j++) {
-                float s = row[j];
-                if (s >= th && !(jb->self && j == i)) {
-                    sl__topk_push(tk, i, s, j);
-                    th = thr[i];
-                }
-            }
+            if (jb->sym && s >= thr[j])
+                sl__topk_push(tk, j, s, i);
         }
     }
 }
@@ -183,9 +203,8 @@ static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc
         int64_t j = t->j0;
         if (jb->self && j <= i)
             j = i + 1;
-        for (; j < t->j1; j++) {
-            if (row[j] < tau)
-                continue;
+        for (j = next_hit(row, NULL, tau, j, t->j1, 0); j < t->j1;
+             j = next_hit(row, NULL, tau, j + 1, t->j1, 0)) {
             if (ts->npairs == ts->cap && !grow_pairs(ts))
                 return;
             pair *p = &ts->pairs[ts->npairs++];
@@ -240,10 +259,10 @@ static void report(job *jb, int final)
         job_fail(jb, SL_ECANCELLED, "cancelled by the progress callback");
 }
 
-static void *worker(void *arg)
+static void worker(void *arg, int tid)
 {
-    tstate *ts = arg;
-    job *jb = ts->job;
+    job *jb = arg;
+    tstate *ts = &jb->ts[tid];
     while (!atomic_load_explicit(&jb->stop, memory_order_relaxed)) {
         int64_t t = atomic_fetch_add(&jb->next, 1);
         if (t >= jb->ntasks)
@@ -252,22 +271,9 @@ static void *worker(void *arg)
         double w = task_work(jb, &jb->tasks[t]), old = atomic_load(&jb->done);
         while (!atomic_compare_exchange_weak(&jb->done, &old, old + w))
             ;
-        if (ts->tid == 0)
+        if (tid == 0)
             report(jb, 0);
     }
-    return NULL;
-}
-
-static void run_parallel(job *jb)
-{
-    pthread_t th[jb->nthreads > 1 ? jb->nthreads : 1];
-    int started = 1;
-    for (int t = 1; t < jb->nthreads; t++, started++)
-        if (pthread_create(&th[t], NULL, worker, &jb->ts[t]) != 0)
-            break; /* fewer threads is slower, not wrong: tasks are shared */
-    worker(&jb->ts[0]);
-    for (int t = 1; t < started; t++)
-        pthread_join(th[t], NULL);
 }
 
 /* ---- setup ---- */
@@ -382,14 +388,14 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
     pthread_mutex_init(&jb->lock, NULL);
     jb->has_lock = 1;
     double t0 = sl__now();
-    sl_status st = sl__prepare(va, jb->kern->input, wa, pa, err);
+    sl_status st = sl__prepare(va, jb->kern->input, wa, jb->nthreads, pa, err);
     if (st != SL_OK)
         return st;
     jb->a = pa->op;
     if (jb->self) {
         jb->b = pa->op;
     } else {
-        if ((st = sl__prepare(vb, jb->kern->input, wb, pb, err)) != SL_OK)
+        if ((st = sl__prepare(vb, jb->kern->input, wb, jb->nthreads, pb, err)) != SL_OK)
             return st;
         jb->b = pb->op;
     }
@@ -409,8 +415,12 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
         tstate *ts = &jb->ts[t];
         ts->job = jb;
         ts->tid = t;
-        if (jb->kern->scratch && !(ts->scratch = sl__alloc(jb->kern->scratch(jb->a.d))))
-            return sl__fail(err, SL_ENOMEM, "out of memory for kernel scratch");
+        if (jb->kern->scratch) {
+            size_t bytes = jb->kern->scratch(jb->a.d);
+            if (!(ts->scratch = sl__alloc(bytes)))
+                return sl__fail(err, SL_ENOMEM, "out of memory for kernel scratch");
+            memset(ts->scratch, 0, bytes); /* kernels may cache in it: start empty */
+        }
         if (jb->op != OP_MATRIX &&
             !(ts->tile = sl__alloc(sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4))))
             return sl__fail(err, SL_ENOMEM, "out of memory for tile buffers");
@@ -421,7 +431,7 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
 static sl_status compute(job *jb, sl_error *err)
 {
     double t0 = sl__now();
-    run_parallel(jb);
+    sl__run(jb->nthreads, worker, jb);
     if (jb->status == SL_OK)
         report(jb, 1);
     if (jb->opt && jb->opt->stats) {

@@ -9,7 +9,10 @@
  * multiplied by a power of two (exact) before the rungs see it.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -52,7 +55,9 @@ static int borrowable(const sl_view *v)
 size_t sl__prepare_bytes(const sl_view *v, int input)
 {
     size_t n = (size_t)v->n, d = (size_t)v->d;
-    if (input == SL_IN_UNIT)
+    if (input == SL_IN_PANELS)
+        n = (n + SL_PANEL - 1) / SL_PANEL * SL_PANEL;
+    if (input == SL_IN_UNIT || input == SL_IN_PANELS)
         return sl__add(sl__mul(sl__mul(n, (size_t)unit_ld(v->d)), 4), 64);
     size_t bytes = borrowable(v) ? 0 : sl__mul(sl__mul(n, d), 4);
     if (input == SL_IN_NORMS)
@@ -185,14 +190,148 @@ static sl_status scan_f32(const sl_view *v, int which, int *needs_scaling, sl_er
     return SL_OK;
 }
 
-sl_status sl__prepare(const sl_view *v, int input, int which, sl_prepared *p, sl_error *err)
+/* A row's unit values, float32 input: the common case without the general
+ * path's conversions. A float32 square cannot overflow or underflow a
+ * double, so no scaling is needed, and a NaN or Inf shows in the sum. Four
+ * partial sums in a fixed order keep it fast and deterministic. Returns the
+ * first non-finite column, or -1. */
+static int64_t unit_row_f32(const float *x, int64_t d, int64_t ld, float *out, int64_t step)
+{
+    double s4[4] = {0, 0, 0, 0};
+    int64_t c = 0;
+    for (; c + 4 <= d; c += 4)
+        for (int l = 0; l < 4; l++)
+            s4[l] += (double)x[c + l] * x[c + l];
+    for (; c < d; c++)
+        s4[0] += (double)x[c] * x[c];
+    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    if (!isfinite(s)) {
+        for (c = 0; isfinite(x[c]); c++)
+            ;
+        return c;
+    }
+    double scale = s > 0 ? 1.0 / sqrt(s) : 0.0;
+    for (c = 0; c < d; c++)
+        out[c * step] = (float)(x[c] * scale);
+    for (c = d; c < ld; c++)
+        out[c * step] = 0;
+    return -1;
+}
+
+/* Any dtype and layout: through a float64 row buffer, scaled by a power of
+ * two so that no square overflows or underflows. */
+static sl_status general_row(const sl_view *v, int input, int which, int64_t r, double *buf,
+                             float *out, int64_t step, int64_t ld, float *norm, sl_error *err)
+{
+    int64_t d = v->d;
+    double m = 0;
+    read_row(v, r, buf);
+    sl_status st = row_max(buf, d, r, which, &m, err);
+    if (st != SL_OK)
+        return st;
+    if (input == SL_IN_UNIT || input == SL_IN_PANELS) {
+        double inv = row_scale(buf, d, m), s = 0;
+        for (int64_t c = 0; c < d; c++)
+            s += (buf[c] * inv) * (buf[c] * inv);
+        double scale = s > 0 ? inv / sqrt(s) : 0.0;
+        for (int64_t c = 0; c < d; c++)
+            out[c * step] = (float)(buf[c] * scale);
+        for (int64_t c = d; c < ld; c++)
+            out[c * step] = 0;
+        return SL_OK;
+    }
+    double scale = (m >= SAFE_LO && m <= SAFE_HI) ? 1.0 : row_scale(buf, d, m);
+    for (int64_t c = 0; c < d; c++)
+        out[c] = (float)(buf[c] * scale);
+    if (input == SL_IN_NORMS) {
+        float s = 0;
+        for (int64_t c = 0; c < d; c++)
+            s += out[c] * out[c];
+        norm[r] = sqrtf(s);
+    }
+    return SL_OK;
+}
+
+typedef struct fill {
+    const sl_view *v;
+    int input, which, f32_rows;
+    float *rows, *norm;
+    int64_t ld;
+    _Atomic int64_t next;
+    atomic_int failed;
+    pthread_mutex_t lock;
+    sl_status st;
+    sl_error err; /* the failure with the lowest row */
+    int64_t err_row;
+} fill;
+
+enum { FILL_CHUNK = 64 }; /* rows per claim: a multiple of SL_PANEL */
+
+static void fill_worker(void *arg, int tid)
+{
+    (void)tid;
+    fill *f = arg;
+    const sl_view *v = f->v;
+    int unit = f->input == SL_IN_UNIT || f->input == SL_IN_PANELS;
+    double *buf = malloc(sl__mul((size_t)v->d, sizeof(double)));
+    if (!buf) {
+        pthread_mutex_lock(&f->lock);
+        if (f->st == SL_OK)
+            f->st = sl__fail(&f->err, SL_ENOMEM, "out of memory for a row buffer");
+        pthread_mutex_unlock(&f->lock);
+        atomic_store(&f->failed, 1);
+        return;
+    }
+    while (!atomic_load(&f->failed)) {
+        int64_t r0 = atomic_fetch_add(&f->next, FILL_CHUNK);
+        if (r0 >= v->n)
+            break;
+        int64_t r1 = r0 + FILL_CHUNK < v->n ? r0 + FILL_CHUNK : v->n;
+        for (int64_t r = r0; r < r1; r++) {
+            /* Where row r goes: its own line of ld floats, or a column of a panel. */
+            float *out = f->rows + r * f->ld;
+            int64_t step = 1;
+            if (f->input == SL_IN_PANELS) {
+                out = f->rows + (r / SL_PANEL) * SL_PANEL * f->ld + r % SL_PANEL;
+                step = SL_PANEL;
+            }
+            sl_error e;
+            sl_status st = SL_OK;
+            if (unit && f->f32_rows) {
+                const float *x = (const float *)((const char *)v->data + r * v->row_stride);
+                int64_t c = unit_row_f32(x, v->d, f->ld, out, step);
+                if (c >= 0)
+                    st = nonfinite(&e, f->which, r, c, x[c]);
+            } else {
+                st = general_row(v, f->input, f->which, r, buf, out, step, f->ld, f->norm, &e);
+            }
+            if (st != SL_OK) {
+                /* Chunks are claimed in order, so every row before this one
+                 * is checked by someone: the lowest failing row wins. */
+                pthread_mutex_lock(&f->lock);
+                if (f->st == SL_OK || r < f->err_row) {
+                    f->st = st;
+                    f->err = e;
+                    f->err_row = r;
+                }
+                pthread_mutex_unlock(&f->lock);
+                atomic_store(&f->failed, 1);
+                break;
+            }
+        }
+    }
+    free(buf);
+}
+
+sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
+                      sl_error *err)
 {
     memset(p, 0, sizeof *p);
     int64_t n = v->n, d = v->d;
     p->op.n = n;
     p->op.d = d;
 
-    if (input != SL_IN_UNIT && borrowable(v)) {
+    if (input != SL_IN_UNIT && input != SL_IN_PANELS && borrowable(v)) {
         int scale = 0;
         sl_status st = scan_f32(v, which, &scale, err);
         if (st != SL_OK)
@@ -219,54 +358,36 @@ sl_status sl__prepare(const sl_view *v, int input, int which, sl_prepared *p, sl
         }
     }
 
-    int64_t ld = input == SL_IN_UNIT ? unit_ld(d) : d;
-    size_t rows_bytes = sl__mul(sl__mul((size_t)n, (size_t)ld), 4);
+    int unit = input == SL_IN_UNIT || input == SL_IN_PANELS;
+    int64_t ld = unit ? unit_ld(d) : d;
+    int64_t nalloc = input == SL_IN_PANELS ? (n + SL_PANEL - 1) / SL_PANEL * SL_PANEL : n;
+    size_t rows_bytes = sl__mul(sl__mul((size_t)nalloc, (size_t)ld), 4);
     size_t norm_bytes = input == SL_IN_NORMS ? sl__mul((size_t)n, 4) : 0;
-    size_t row_buf = sl__mul((size_t)d, 8);
-    char *mem = sl__alloc(sl__add(sl__add(rows_bytes, norm_bytes), sl__add(row_buf, 128)));
+    char *mem = sl__alloc(sl__add(rows_bytes, norm_bytes));
     if (!mem)
         return sl__fail(err, SL_ENOMEM, "out of memory preparing %lld x %lld rows",
                         (long long)n, (long long)d);
-    float *rows = (float *)mem;
-    float *norm = (float *)(mem + rows_bytes);
-    double *buf = (double *)(mem + ((rows_bytes + norm_bytes + 63) & ~(size_t)63));
     p->owned = mem;
-
-    for (int64_t r = 0; r < n; r++) {
-        double m = 0;
-        read_row(v, r, buf);
-        sl_status st = row_max(buf, d, r, which, &m, err);
-        if (st != SL_OK) {
-            sl__prepared_free(p);
-            return st;
-        }
-        float *out = rows + r * ld;
-        if (input == SL_IN_UNIT) {
-            /* Normalise in double, after scaling by the largest magnitude so
-             * that no square overflows or underflows; round once. */
-            double inv = row_scale(buf, d, m), s = 0;
-            for (int64_t c = 0; c < d; c++)
-                s += (buf[c] * inv) * (buf[c] * inv);
-            double scale = s > 0 ? inv / sqrt(s) : 0.0;
-            for (int64_t c = 0; c < d; c++)
-                out[c] = (float)(buf[c] * scale);
-            for (int64_t c = d; c < ld; c++)
-                out[c] = 0;
-        } else {
-            double scale = (m >= SAFE_LO && m <= SAFE_HI) ? 1.0 : row_scale(buf, d, m);
-            for (int64_t c = 0; c < d; c++)
-                out[c] = (float)(buf[c] * scale);
-            if (input == SL_IN_NORMS) {
-                float s = 0;
-                for (int64_t c = 0; c < d; c++)
-                    s += out[c] * out[c];
-                norm[r] = sqrtf(s);
-            }
-        }
+    fill f = {.v = v, .input = input, .which = which, .rows = (float *)mem,
+              .norm = input == SL_IN_NORMS ? (float *)(mem + rows_bytes) : NULL, .ld = ld};
+    f.f32_rows = v->dtype == SL_F32 && !v->swap_bytes && v->col_stride == 4 &&
+                 ((uintptr_t)v->data & 3) == 0 && v->row_stride % 4 == 0;
+    pthread_mutex_init(&f.lock, NULL);
+    int64_t chunks = (n + FILL_CHUNK - 1) / FILL_CHUNK;
+    sl__run(threads < chunks ? threads : (int)chunks, fill_worker, &f);
+    pthread_mutex_destroy(&f.lock);
+    if (f.st != SL_OK) {
+        sl__prepared_free(p);
+        if (err)
+            *err = f.err;
+        return f.st;
     }
-    p->op.rows = rows;
+    for (int64_t r = n; r < nalloc; r++) /* the last panel's missing rows */
+        for (int64_t c = 0; c < ld; c++)
+            f.rows[(r / SL_PANEL) * SL_PANEL * ld + c * SL_PANEL + r % SL_PANEL] = 0;
+    p->op.rows = f.rows;
     p->op.ld = ld;
-    p->op.norm = input == SL_IN_NORMS ? norm : NULL;
+    p->op.norm = f.norm;
     return SL_OK;
 }
 

@@ -9,11 +9,21 @@
 #include "dispatch.h"
 
 #define AVX2 (SL_CPU_AVX2 | SL_CPU_FMA)
+#if defined(SL_AVX512_EMULATED)
+/* The test-only build of tests/emu/: the AVX-512 kernels are compiled
+ * against SIMDe, which emulates them with AVX2, so AVX2 is all they need. */
+#define AVX512 AVX2
+#else
 #define AVX512 (SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ | SL_CPU_FMA)
+#endif
 
 /* The pair-at-a-time rungs take row strips: few rows against many columns,
  * so that they get no cache blocking they did not earn (that is c4's idea). */
 #define STRIP 16, 4096
+/* The blocked rungs: 96 rows (C4_MC, a multiple of every MR and of the
+ * panel) by 256 columns, so that the tile (96 KiB) and the packed rows
+ * (96 x d floats) share L2; see src/kernels/c4_blocked.h. */
+#define BLOCK SL_C4_MC, SL_C4_NC
 
 const sl_kernel sl__kernels[] = {
     {"ref", "ref", "float64 oracle, per pair, from the definition", 0, SL_IN_RAW, 0, 0, 0,
@@ -31,6 +41,22 @@ const sl_kernel sl__kernels[] = {
      1, 0, 5, STRIP, sl_c3_tile_avx2, NULL},
     {"c3-avx512", "c3", "explicit AVX-512 dot, 4 accumulators, one pair at a time", AVX512,
      SL_IN_UNIT, 1, 0, 6, STRIP, sl_c3_tile_avx512, NULL},
+#endif
+    {"c4-portable", "c4", "packed panels, 2x16 register tile in plain C, cache blocking", 0,
+     SL_IN_PANELS, 1, 0, 7, BLOCK, sl_c4_tile_portable, sl_c4_scratch},
+#if defined(__x86_64__)
+    {"c4-avx2", "c4", "packed panels, 6x16 AVX2 register tile, cache blocking", AVX2,
+     SL_IN_PANELS, 1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
+    {"c4-avx512", "c4", "packed panels, 24x16 AVX-512 register tile, cache blocking", AVX512,
+     SL_IN_PANELS, 1, 0, 9, BLOCK, sl_c4_tile_avx512, sl_c4_scratch},
+#endif
+    {"c5-portable", "c5", "c4-portable on every core, tiles balanced over the triangle", 0,
+     SL_IN_PANELS, 1, 1, 10, BLOCK, sl_c4_tile_portable, sl_c4_scratch},
+#if defined(__x86_64__)
+    {"c5-avx2", "c5", "c4-avx2 on every core, tiles balanced over the triangle", AVX2,
+     SL_IN_PANELS, 1, 1, 11, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
+    {"c5-avx512", "c5", "c4-avx512 on every core, tiles balanced over the triangle", AVX512,
+     SL_IN_PANELS, 1, 1, 12, BLOCK, sl_c4_tile_avx512, sl_c4_scratch},
 #endif
 };
 const int sl__nkernels = (int)(sizeof sl__kernels / sizeof sl__kernels[0]);

@@ -16,7 +16,12 @@
  *               16 and rows are 64-byte aligned; the padding columns
  *               [d, ld) are zero, so a kernel may run its vector loop over ld
  *               and needs no tail.
- *   SL_IN_PANELS (c4 and up) see the micro-kernel contract in kernels_tile.h.
+ *   SL_IN_PANELS unit rows (as SL_IN_UNIT) stored in panels of SL_PANEL rows:
+ *               element (r, k) is at rows[(r / SL_PANEL) * SL_PANEL * ld +
+ *               k * SL_PANEL + r % SL_PANEL]. ld is the depth padded to a
+ *               multiple of 16; rows past n and columns past d are zero. One
+ *               panel is the vector side of a micro-kernel as it stands: for
+ *               each k, SL_PANEL consecutive floats (one 64-byte line).
  *
  * Self jobs. When the job is a self job and the kernel is `symmetric`, the
  * job layer asks only for tiles with j0 >= i0 and sets `upper`: the kernel
@@ -25,7 +30,9 @@
  *
  * Rules. Kernels allocate nothing, start no threads and keep no state: all
  * memory they touch is the operands, the tile and `scratch` (per thread,
- * kernel->scratch(...) bytes, 64-byte aligned). A kernel computes each entry
+ * kernel->scratch(d) bytes, 64-byte aligned, zeroed at the start of a job
+ * and handed to the same thread's later tiles, so a kernel may keep packed
+ * rows there and reuse them while the tile rows stay the same). A kernel computes each entry
  * with a fixed order of operations that depends only on the two rows, never
  * on the tile bounds or the thread: results are deterministic and a self
  * matrix is exactly symmetric after the job layer mirrors it.
@@ -42,6 +49,19 @@
 #include <stdint.h>
 
 enum { SL_IN_RAW = 0, SL_IN_NORMS = 1, SL_IN_UNIT = 2, SL_IN_PANELS = 3 };
+#define SL_PANEL 16
+
+/* c4's cache blocking (see c4_blocked.h for the reasoning): tile rows,
+ * tile columns, depth chunk. */
+#ifndef SL_C4_MC
+#define SL_C4_MC 192
+#endif
+#ifndef SL_C4_NC
+#define SL_C4_NC 256
+#endif
+#ifndef SL_C4_KC
+#define SL_C4_KC 256
+#endif
 
 typedef struct sl_operand {
     int64_t n, d, ld;
@@ -85,5 +105,15 @@ sl_tile_fn sl_c2_tile_sse2;     /* unit rows, restrict, auto-vectorised */
 sl_tile_fn sl_c2_tile_avx2;     /* the same source, built for AVX2 + FMA */
 sl_tile_fn sl_c3_tile_avx2;     /* explicit AVX2 dot, four accumulators */
 sl_tile_fn sl_c3_tile_avx512;   /* explicit AVX-512 dot, four accumulators */
+sl_tile_fn sl_c4_tile_portable; /* blocked, register-tiled 2 x 16, plain C */
+sl_tile_fn sl_c4_tile_avx2;     /* blocked, register-tiled 6 x 16 */
+sl_tile_fn sl_c4_tile_avx512;   /* blocked, register-tiled 24 x 16 */
+size_t sl_c4_scratch(int64_t d);
+
+/* The FMA peak: fmas independent chains of the ISA's widest FMA, timed by
+ * the caller. Returns a value that depends on every lane (so nothing is
+ * optimised away). */
+float sl_peak_fma_avx2(int64_t iters);
+float sl_peak_fma_avx512(int64_t iters);
 
 #endif
