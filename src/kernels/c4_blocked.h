@@ -41,23 +41,30 @@ typedef struct c4_cache {
     int64_t i0, i1;
 } c4_cache;
 
-/* Gather rows [i0, i0 + rows) of a panel operand into MR-row micro-panels
- * over the whole depth; rows past the operand's end become zeros. */
+/* Gather rows [i0, i0 + rows) of a panel operand into MR-row micro-panels,
+ * chunk by chunk of the depth: chunk pc holds every micro-panel's slice
+ * [pc, pc + kc) back to back, so that the micro-kernel calls of one column
+ * panel read one contiguous stream (which the hardware prefetcher follows)
+ * instead of restarting at each micro-panel. Rows past the end are zeros. */
 static inline void c4_pack(const sl_operand *a, int64_t i0, int64_t rows, float *dst)
 {
     int64_t ld = a->ld;
-    for (int64_t p = 0; p < rows; p += C4_MR) {
-        float *out = dst + p * ld;
-        for (int ii = 0; ii < C4_MR; ii++) {
-            int64_t r = i0 + p + ii;
-            if (r >= a->n) {
-                for (int64_t k = 0; k < ld; k++)
-                    out[k * C4_MR + ii] = 0;
-                continue;
+    for (int64_t pc = 0; pc < ld; pc += C4_KC) {
+        int64_t kc = ld - pc < C4_KC ? ld - pc : C4_KC;
+        for (int64_t p = 0; p < rows; p += C4_MR) {
+            float *out = dst + pc * rows + p * kc;
+            for (int ii = 0; ii < C4_MR; ii++) {
+                int64_t r = i0 + p + ii;
+                if (r >= a->n) {
+                    for (int64_t k = 0; k < kc; k++)
+                        out[k * C4_MR + ii] = 0;
+                    continue;
+                }
+                const float *src =
+                    a->rows + (r / SL_PANEL) * SL_PANEL * ld + pc * SL_PANEL + r % SL_PANEL;
+                for (int64_t k = 0; k < kc; k++)
+                    out[k * C4_MR + ii] = src[k * SL_PANEL];
             }
-            const float *src = a->rows + (r / SL_PANEL) * SL_PANEL * ld + r % SL_PANEL;
-            for (int64_t k = 0; k < ld; k++)
-                out[k * C4_MR + ii] = src[k * SL_PANEL];
         }
     }
 }
@@ -98,7 +105,7 @@ static inline void c4_body(const sl_tile *t)
                  * mirror of one computed elsewhere. */
                 if (t->upper && j + SL_PANEL <= i)
                     continue;
-                const float *ap = packed + (i - i0) * ld + pc * C4_MR;
+                const float *ap = packed + pc * rows + (i - i0) * kc;
                 float *c = t->c + (i - i0) * t->ldc + (j - j0);
                 int64_t ni = i1 - i < C4_MR ? i1 - i : C4_MR;
                 if (ni == C4_MR && nj == SL_PANEL) {
