@@ -436,14 +436,14 @@ typedef struct bench_row {
     char kernel[32];
     int64_t n_run;
     double t_run, t_full, err;
-    int extrapolated, ok;
+    int extrapolated, ok, threads;
     double checksum;
 } bench_row;
 
 /* One timed run of rung on the first n rows; the median of reps. */
 static int bench_once(const char *op, const char *rung, const float *data, int64_t n, int64_t d,
                       int threads, int reps, float *out, float *sims, int64_t *idx, double *t,
-                      char *kname)
+                      char *kname, int *used)
 {
     sl_view v = sl_view_f32(data, n, d);
     double times[16];
@@ -461,6 +461,7 @@ static int bench_once(const char *op, const char *rung, const float *data, int64
             return -1;
         }
         snprintf(kname, 32, "%s", st.kernel);
+        *used = st.threads;
     }
     qsort(times, (size_t)reps, sizeof *times, cmp_double);
     *t = times[reps / 2];
@@ -472,7 +473,7 @@ static int cmd_bench(int argc, char **argv)
     int64_t n = 10000, d = 768;
     double budget = 6;
     int reps = 3, threads = 0;
-    const char *rungs = "c0,c1,c2,c3", *op = "matrix";
+    const char *rungs = "c0,c1,c2,c3,c4,c5", *op = "matrix";
     static const struct option lo[] = {{"n", 1, 0, 'n'},       {"d", 1, 0, 'd'},
                                        {"budget", 1, 0, 'b'},  {"repeat", 1, 0, 'r'},
                                        {"rungs", 1, 0, 'R'},   {"threads", 1, 0, 'T'},
@@ -517,11 +518,22 @@ static int cmd_bench(int argc, char **argv)
     printf("# simladder bench: self %s, n = %lld, d = %lld, seed 42, median of %d\n", op,
            (long long)n, (long long)d, reps);
     printf("# cpu: %s\n", sl_cpu_names(sl_cpu_usable(NULL), buf, sizeof buf));
+    /* The peak, measured now: every % below divides by these. A second core
+     * that is busy shows as a 2-thread peak well under twice the 1-thread one. */
+    int hw = threads > 0 ? threads : sl_hardware_threads();
+    double peak1 = sl_peak_gflops(NULL, 1, 1.0), peakT = sl_peak_gflops(NULL, hw, 1.0);
+    printf("# fp32 FMA peak measured: %.1f GFLOP/s on 1 thread, %.1f on %d threads", peak1,
+           peakT, hw);
+    if (hw > 1 && peakT < 0.9 * hw * peak1)
+        printf(" -- WARNING: below %d x 1-thread: other work is using the cores, ratios to the "
+               "peak are unreliable",
+               hw);
+    printf("\n");
     printf("# flops counted as n^2*d for every rung (the self job's useful work, each pair "
            "once);\n# a rung too slow for n runs on the largest n that fits the budget and is "
            "extrapolated by n^2.\n");
-    printf("%-5s %-11s %7s %10s %11s %8s %9s %9s %10s\n", "rung", "kernel", "n_run", "t_run[s]",
-           "t_full[s]", "GFLOP/s", "x_prev", "x_c0", "max_err");
+    printf("%-5s %-11s %3s %7s %10s %11s %8s %6s %8s %9s %10s\n", "rung", "kernel", "thr",
+           "n_run", "t_run[s]", "t_full[s]", "GFLOP/s", "%peak", "x_prev", "x_first", "max_err");
 
     bench_row rows[16];
     int nr = 0;
@@ -535,14 +547,17 @@ static int cmd_bench(int argc, char **argv)
         /* Probe on a small n, then pick the largest n the budget allows. */
         int64_t m = n < 256 ? n : 256;
         double t;
-        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel) != 0)
+        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel,
+                       &b->threads) != 0)
             continue;
         while (m < n && t * 4 < budget / (reps + 1)) {
             m = m * 2 > n ? n : m * 2;
-            if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel) != 0)
+            if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel,
+                       &b->threads) != 0)
                 break;
         }
-        if (bench_once(op, r, data, m, d, threads, reps, out, sims, idx, &t, b->kernel) != 0)
+        if (bench_once(op, r, data, m, d, threads, reps, out, sims, idx, &t, b->kernel,
+                       &b->threads) != 0)
             continue;
         b->n_run = m;
         b->t_run = t;
@@ -586,9 +601,11 @@ static int cmd_bench(int argc, char **argv)
         b->ok = 1;
         double prev = nr > 0 && rows[nr - 1].ok ? rows[nr - 1].t_full : NAN;
         double first = rows[0].ok ? rows[0].t_full : NAN;
-        printf("%-5s %-11s %7lld %10.4f %11.4f%s %7.2f %9.2f %9.1f %10.2e\n", r, b->kernel,
-               (long long)m, b->t_run, b->t_full, b->extrapolated ? "*" : " ",
-               flops / b->t_full * 1e-9, prev / b->t_full, first / b->t_full, b->err);
+        double gf = flops / b->t_full * 1e-9, pk = b->threads > 1 ? peakT : peak1;
+        printf("%-5s %-11s %3d %7lld %10.4f %11.4f%s %7.2f %5.0f%% %8.2f %9.1f %10.2e\n", r,
+               b->kernel, b->threads, (long long)m, b->t_run, b->t_full,
+               b->extrapolated ? "*" : " ", gf, pk > 0 ? 100 * gf / pk : 0.0, prev / b->t_full,
+               first / b->t_full, b->err);
         fflush(stdout);
     }
     printf("# * extrapolated from n_run by (n / n_run)^2\n");

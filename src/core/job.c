@@ -24,7 +24,8 @@
 #include "internal.h"
 
 #if defined(__SSE2__)
-#include <emmintrin.h> /* part of baseline x86-64 */
+#include <emmintrin.h> /* SSE and SSE2: part of baseline x86-64 */
+#include <xmmintrin.h>
 #endif
 
 enum { OP_MATRIX, OP_KNN, OP_JOIN };
@@ -106,19 +107,51 @@ static void job_fail(job *jb, sl_status st, const char *msg)
 
 /* ---- epilogues: what happens to a tile while it is hot ---- */
 
-static void epilogue_matrix(job *jb, const task *t)
+static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
 {
-    if (!jb->sym)
-        return;
-    /* Mirror the upper part of the tile into the lower triangle, one output
-     * row (a tile column) at a time so the writes are contiguous; the only
-     * writer of that region is this tile. */
+    /* The tile was computed in the thread's own buffer (computing in place,
+     * with the output's long rows as the stride, would put the tile's rows
+     * on a few cache sets and thrash them). Copy it out, and in a self job
+     * mirror it into the lower triangle, one output row (a tile column) at
+     * a time so the writes are contiguous; this tile is that region's only
+     * writer, so threads mirror in parallel. */
     float *out = jb->out;
     int64_t ldo = jb->ldo;
-    for (int64_t j = t->j0; j < t->j1; j++) {
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        int64_t j = jb->sym && i > t->j0 ? (i < t->j1 ? i : t->j1) : t->j0;
+        memcpy(out + i * ldo + j, c + (i - t->i0) * ldc + (j - t->j0),
+               (size_t)(t->j1 - j) * sizeof(float));
+    }
+    if (!jb->sym)
+        return;
+    int64_t j = t->j0;
+#if defined(__SSE2__)
+    /* 4 x 4 blocks transposed in registers: contiguous reads of the tile,
+     * contiguous writes of the output. Blocks that touch the diagonal are
+     * left to the scalar loop below. */
+    for (; j + 4 <= t->j1 && j >= t->i1; j += 4) {
+        int64_t i = t->i0;
+        for (; i + 4 <= t->i1; i += 4) {
+            const float *src = c + (i - t->i0) * ldc + (j - t->j0);
+            __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ldc);
+            __m128 r2 = _mm_loadu_ps(src + 2 * ldc), r3 = _mm_loadu_ps(src + 3 * ldc);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            _mm_storeu_ps(out + j * ldo + i, r0);
+            _mm_storeu_ps(out + (j + 1) * ldo + i, r1);
+            _mm_storeu_ps(out + (j + 2) * ldo + i, r2);
+            _mm_storeu_ps(out + (j + 3) * ldo + i, r3);
+        }
+        for (; i < t->i1; i++)
+            for (int64_t jj = j; jj < j + 4; jj++)
+                out[jj * ldo + i] = c[(i - t->i0) * ldc + (jj - t->j0)];
+    }
+#endif
+    for (; j < t->j1; j++) {
         int64_t end = j < t->i1 ? j : t->i1;
+        float *dst = out + j * ldo;
+        const float *src = c + (j - t->j0);
         for (int64_t i = t->i0; i < end; i++)
-            out[j * ldo + i] = out[i * ldo + j];
+            dst[i] = src[(i - t->i0) * ldc];
     }
 }
 
@@ -221,16 +254,11 @@ static void run_task(tstate *ts, const task *t)
 {
     job *jb = ts->job;
     sl_tile tile = {&jb->a, &jb->b, t->i0, t->i1, t->j0, t->j1, NULL, 0, jb->sym, ts->scratch};
-    if (jb->op == OP_MATRIX) {
-        tile.c = jb->out + t->i0 * jb->ldo + t->j0;
-        tile.ldc = jb->ldo;
-    } else {
-        tile.c = ts->tile;
-        tile.ldc = t->j1 - t->j0;
-    }
+    tile.c = ts->tile;
+    tile.ldc = t->j1 - t->j0;
     jb->kern->tile(&tile);
     if (jb->op == OP_MATRIX)
-        epilogue_matrix(jb, t);
+        epilogue_matrix(jb, t, tile.c, tile.ldc);
     else if (jb->op == OP_KNN)
         epilogue_knn(ts, t, tile.c, tile.ldc);
     else
@@ -312,12 +340,10 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     size_t T = (size_t)jb->nthreads, rows = (size_t)jb->rows;
     b = sl__add(b, sl__mul((size_t)jb->ntasks, sizeof(task)));
     size_t per = jb->kern->scratch ? jb->kern->scratch(jb->a.d) : 0;
-    if (jb->op != OP_MATRIX) {
-        int64_t C = jb->kern->task_cols ? jb->kern->task_cols : jb->cols;
-        if (C > jb->cols)
-            C = jb->cols;
-        per = sl__add(per, sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4));
-    }
+    int64_t C = jb->kern->task_cols ? jb->kern->task_cols : jb->cols;
+    if (C > jb->cols)
+        C = jb->cols;
+    per = sl__add(per, sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4));
     b = sl__add(b, sl__mul(T, sl__add(per, 128)));
     if (jb->op == OP_KNN) {
         b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
@@ -421,8 +447,7 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
                 return sl__fail(err, SL_ENOMEM, "out of memory for kernel scratch");
             memset(ts->scratch, 0, bytes); /* kernels may cache in it: start empty */
         }
-        if (jb->op != OP_MATRIX &&
-            !(ts->tile = sl__alloc(sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4))))
+        if (!(ts->tile = sl__alloc(sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4))))
             return sl__fail(err, SL_ENOMEM, "out of memory for tile buffers");
     }
     return SL_OK;
