@@ -41,11 +41,13 @@ climb: build
 bench: build
 	./build/simladder bench
 
+C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.c perf/*.c python/*.c)
+
 format:
-	clang-format -i include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] fuzz/*.c
+	clang-format -i $(C_SOURCES)
 
 format-check:
-	clang-format --dry-run --Werror include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] fuzz/*.c
+	clang-format --dry-run --Werror $(C_SOURCES)
 
 clean:
 	rm -rf build build-asan build-clang

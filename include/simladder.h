@@ -85,13 +85,13 @@ typedef struct sl_stats {
 /* Options; a zeroed struct (or NULL) means: automatic kernel, all cores, no
  * memory limit, no progress callback. */
 typedef struct sl_options {
-    const char *kernel;    /* NULL or "auto", a rung ("c3") or a kernel ("c3-avx2");
-                              when NULL/"auto", the environment variable SL_KERNEL
-                              is honoured */
-    const char *isa;       /* cap the CPU features used: NULL, "scalar", "avx2", "avx512";
-                              when NULL, the environment variable SL_ISA is honoured */
-    int threads;           /* 0: all cores. Rungs below c5 always use one thread. */
-    size_t memory_limit;   /* bytes the job may allocate (output excluded); 0: no limit */
+    const char *kernel;  /* NULL or "auto", a rung ("c3") or a kernel ("c3-avx2");
+                            when NULL/"auto", the environment variable SL_KERNEL
+                            is honoured */
+    const char *isa;     /* cap the CPU features used: NULL, "scalar", "avx2", "avx512";
+                            when NULL, the environment variable SL_ISA is honoured */
+    int threads;         /* 0: all cores. Rungs below c5 always use one thread. */
+    size_t memory_limit; /* bytes the job may allocate (output excluded); 0: no limit */
     sl_progress_fn progress;
     void *progress_ctx;
     sl_stats *stats; /* optional out */
@@ -173,11 +173,11 @@ unsigned sl_cpu_usable(const char *isa);
 const char *sl_cpu_names(unsigned features, char *buf, size_t len);
 
 typedef struct sl_kernel_info {
-    const char *name;   /* "c3-avx2" */
-    const char *rung;   /* "c3" */
-    const char *about;  /* one line */
-    unsigned needs;     /* SL_CPU_* bits */
-    int usable;         /* this CPU (after the cap) can run it */
+    const char *name;  /* "c3-avx2" */
+    const char *rung;  /* "c3" */
+    const char *about; /* one line */
+    unsigned needs;    /* SL_CPU_* bits */
+    int usable;        /* this CPU (after the cap) can run it */
 } sl_kernel_info;
 
 /* The registry: i in [0, sl_kernel_count()). */

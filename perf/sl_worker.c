@@ -58,8 +58,7 @@ int main(void)
 {
     char line[512];
     while (fgets(line, sizeof line, stdin)) {
-        char cmd[32] = "", a[64] = "", b[512] = "", c[64] = "", e[64] = "", f[64] = "",
-             g[512] = "";
+        char cmd[32] = "", a[64] = "", b[512] = "", c[64] = "", e[64] = "", f[64] = "", g[512] = "";
         sscanf(line, "%31s %63s %511s %63s %63s %63s %511s", cmd, a, b, c, e, f, g);
         sl_error err;
         sl_stats st;
@@ -77,7 +76,8 @@ int main(void)
             s->d = atoll(e);
             s->x = malloc((size_t)s->n * (size_t)s->d * 4);
             FILE *fp = fopen(b, "rb");
-            if (!s->x || !fp || fread(s->x, 4, (size_t)(s->n * s->d), fp) != (size_t)(s->n * s->d)) {
+            if (!s->x || !fp ||
+                fread(s->x, 4, (size_t)(s->n * s->d), fp) != (size_t)(s->n * s->d)) {
                 fail("load", b);
                 if (fp)
                     fclose(fp);

@@ -126,10 +126,26 @@ static size_t parse_size(const char *s)
         usage_error("--memory-limit: '%s' is not a size", s);
     double mult = 1;
     switch (*end) {
-    case 'k': case 'K': mult = 1024.0; end++; break;
-    case 'm': case 'M': mult = 1048576.0; end++; break;
-    case 'g': case 'G': mult = 1073741824.0; end++; break;
-    case 't': case 'T': mult = 1099511627776.0; end++; break;
+    case 'k':
+    case 'K':
+        mult = 1024.0;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1048576.0;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1073741824.0;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mult = 1099511627776.0;
+        end++;
+        break;
     }
     if (*end == 'i' && end[-1] != *s)
         end++;
@@ -213,8 +229,7 @@ static int on_progress(void *ctx, double f)
         bar[i] = i < fill ? '#' : '.';
     bar[w] = 0;
     double rate = f > 0 ? f * p->pairs / el : 0, eta = f > 0 ? el * (1 - f) / f : 0;
-    fprintf(stderr, "\r[%s] %3.0f%%  %.2f Gpairs/s  ETA %.0fs   ", bar, 100 * f, rate / 1e9,
-            eta);
+    fprintf(stderr, "\r[%s] %3.0f%%  %.2f Gpairs/s  ETA %.0fs   ", bar, 100 * f, rate / 1e9, eta);
     if (f >= 1.0)
         fputc('\n', stderr);
     return 0;
@@ -284,8 +299,8 @@ static void run_job(const args *a)
         load(&q, a->queries);
     const sl_view *vx = &x.arr.view, *vq = a->queries ? &q.arr.view : NULL;
     if (vq && vq->d != vx->d)
-        die(EXIT_JOB, "%s has d = %lld but %s has d = %lld", a->queries, (long long)vq->d,
-            a->input, (long long)vx->d);
+        die(EXIT_JOB, "%s has d = %lld but %s has d = %lld", a->queries, (long long)vq->d, a->input,
+            (long long)vx->d);
 
     sl_stats stats;
     memset(&stats, 0, sizeof stats);
@@ -304,9 +319,10 @@ static void run_job(const args *a)
 
     size_t work;
     const sl_view *first = vx, *second = vq;
-    sl_status st =
-        sl_plan(op == 0 ? "knn" : op == 1 ? "join" : "matrix", first, second, a->k, &opt, &work,
-                &err);
+    sl_status st = sl_plan(op == 0   ? "knn"
+                           : op == 1 ? "join"
+                                     : "matrix",
+                           first, second, a->k, &opt, &work, &err);
     if (st != SL_OK)
         job_failed(&err, &x, &q);
     double out_bytes = op == 0   ? (double)rows * (double)a->k * 12.0
@@ -323,8 +339,8 @@ static void run_job(const args *a)
          human((double)work, h1), op == 1 ? "grows with the pairs" : human(out_bytes, h2),
          a->limit ? ", limit " : "", a->limit ? human((double)a->limit, h3) : "");
     if (a->limit && (double)work + out_bytes > (double)a->limit)
-        die(EXIT_JOB, "%s needs %s (working memory + output) but the memory limit is %s",
-            a->cmd, human((double)work + out_bytes, h1), human((double)a->limit, h2));
+        die(EXIT_JOB, "%s needs %s (working memory + output) but the memory limit is %s", a->cmd,
+            human((double)work + out_bytes, h1), human((double)a->limit, h2));
 
     sl_out out;
     if (sl_out_open(&out, a->output, msg) != 0)
@@ -368,8 +384,8 @@ static void run_job(const args *a)
         die(EXIT_JOB, "%s: %s", a->output, msg);
     if (sl_out_commit(&out, msg) != 0)
         die(EXIT_JOB, "%s: %s", a->output, msg);
-    note("  done: kernel %s, %d thread%s, %.3f s (prepare %.3f s)\n", stats.kernel,
-         stats.threads, stats.threads == 1 ? "" : "s",
+    note("  done: kernel %s, %d thread%s, %.3f s (prepare %.3f s)\n", stats.kernel, stats.threads,
+         stats.threads == 1 ? "" : "s",
          stats.seconds_prepare + stats.seconds_compute + stats.seconds_finish,
          stats.seconds_prepare);
     sl_unmap(&x.map);
@@ -394,13 +410,11 @@ static int cmd_info(void)
         sl_kernel_info ki;
         if (sl_kernel_get(i, NULL, &ki) != SL_OK)
             continue;
-        printf("  %-12s %-4s %-9s %s\n", ki.name, ki.rung, ki.usable ? "usable" : "-",
-               ki.about);
+        printf("  %-12s %-4s %-9s %s\n", ki.name, ki.rung, ki.usable ? "usable" : "-", ki.about);
     }
     const char *a = sl_kernel_auto(NULL);
     if (!a)
-        die(EXIT_USAGE, "SL_ISA=%s is not a known tier (scalar, avx2, avx512)",
-            getenv("SL_ISA"));
+        die(EXIT_USAGE, "SL_ISA=%s is not a known tier (scalar, avx2, avx512)", getenv("SL_ISA"));
     printf("auto: %s\n", a);
     if (getenv("SL_KERNEL") && *getenv("SL_KERNEL"))
         printf("forced by SL_KERNEL: %s\n", getenv("SL_KERNEL"));
@@ -454,7 +468,7 @@ static int bench_once(const char *op, const char *rung, const float *data, int64
         sl_error e;
         double t0 = now();
         sl_status s = !strcmp(op, "knn") ? sl_knn(&v, NULL, 10, sims, idx, &o, &e)
-                                          : sl_matrix(&v, NULL, out, 0, &o, &e);
+                                         : sl_matrix(&v, NULL, out, 0, &o, &e);
         times[r] = now() - t0;
         if (s != SL_OK) {
             fprintf(stderr, "bench: %s: %s\n", rung, e.message);
@@ -474,11 +488,10 @@ static int cmd_bench(int argc, char **argv)
     double budget = 6;
     int reps = 3, threads = 0;
     const char *rungs = "c0,c1,c2,c3,c4,c5", *op = "matrix";
-    static const struct option lo[] = {{"n", 1, 0, 'n'},       {"d", 1, 0, 'd'},
-                                       {"budget", 1, 0, 'b'},  {"repeat", 1, 0, 'r'},
-                                       {"rungs", 1, 0, 'R'},   {"threads", 1, 0, 'T'},
-                                       {"op", 1, 0, 'o'},      {"quiet", 0, 0, 'Q'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"n", 1, 0, 'n'},      {"d", 1, 0, 'd'},     {"budget", 1, 0, 'b'},
+        {"repeat", 1, 0, 'r'}, {"rungs", 1, 0, 'R'}, {"threads", 1, 0, 'T'},
+        {"op", 1, 0, 'o'},     {"quiet", 0, 0, 'Q'}, {0, 0, 0, 0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -522,8 +535,8 @@ static int cmd_bench(int argc, char **argv)
      * that is busy shows as a 2-thread peak well under twice the 1-thread one. */
     int hw = threads > 0 ? threads : sl_hardware_threads();
     double peak1 = sl_peak_gflops(NULL, 1, 1.0), peakT = sl_peak_gflops(NULL, hw, 1.0);
-    printf("# fp32 FMA peak measured: %.1f GFLOP/s on 1 thread, %.1f on %d threads", peak1,
-           peakT, hw);
+    printf("# fp32 FMA peak measured: %.1f GFLOP/s on 1 thread, %.1f on %d threads", peak1, peakT,
+           hw);
     if (hw > 1 && peakT < 0.9 * hw * peak1)
         printf(" -- WARNING: below %d x 1-thread: other work is using the cores, ratios to the "
                "peak are unreliable",
@@ -532,8 +545,8 @@ static int cmd_bench(int argc, char **argv)
     printf("# flops counted as n^2*d for every rung (the self job's useful work, each pair "
            "once);\n# a rung too slow for n runs on the largest n that fits the budget and is "
            "extrapolated by n^2.\n");
-    printf("%-5s %-11s %3s %7s %10s %11s %8s %6s %8s %9s %10s\n", "rung", "kernel", "thr",
-           "n_run", "t_run[s]", "t_full[s]", "GFLOP/s", "%peak", "x_prev", "x_first", "max_err");
+    printf("%-5s %-11s %3s %7s %10s %11s %8s %6s %8s %9s %10s\n", "rung", "kernel", "thr", "n_run",
+           "t_run[s]", "t_full[s]", "GFLOP/s", "%peak", "x_prev", "x_first", "max_err");
 
     bench_row rows[16];
     int nr = 0;
@@ -547,13 +560,13 @@ static int cmd_bench(int argc, char **argv)
         /* Probe on a small n, then pick the largest n the budget allows. */
         int64_t m = n < 256 ? n : 256;
         double t;
-        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel,
-                       &b->threads) != 0)
+        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel, &b->threads) !=
+            0)
             continue;
         while (m < n && t * 4 < budget / (reps + 1)) {
             m = m * 2 > n ? n : m * 2;
             if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel,
-                       &b->threads) != 0)
+                           &b->threads) != 0)
                 break;
         }
         if (bench_once(op, r, data, m, d, threads, reps, out, sims, idx, &t, b->kernel,
@@ -648,9 +661,9 @@ int main(int argc, char **argv)
     a.cmd = cmd;
     a.limit = mem_available();
     static const struct option lo[] = {
-        {"queries", 1, 0, 'q'},      {"output", 1, 0, 'o'},  {"tau", 1, 0, 't'},
-        {"kernel", 1, 0, 'K'},       {"threads", 1, 0, 'T'}, {"memory-limit", 1, 0, 'M'},
-        {"quiet", 0, 0, 'Q'},        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"queries", 1, 0, 'q'}, {"output", 1, 0, 'o'},  {"tau", 1, 0, 't'},
+        {"kernel", 1, 0, 'K'},  {"threads", 1, 0, 'T'}, {"memory-limit", 1, 0, 'M'},
+        {"quiet", 0, 0, 'Q'},   {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     int c;
     optind = 2;
     opterr = 0;
@@ -658,8 +671,14 @@ int main(int argc, char **argv)
         switch (c) {
         case 'q': a.queries = optarg; break;
         case 'o': a.output = optarg; break;
-        case 'k': a.k = parse_int(optarg, "-k"); a.have_k = 1; break;
-        case 't': a.tau = parse_double(optarg, "--tau"); a.have_tau = 1; break;
+        case 'k':
+            a.k = parse_int(optarg, "-k");
+            a.have_k = 1;
+            break;
+        case 't':
+            a.tau = parse_double(optarg, "--tau");
+            a.have_tau = 1;
+            break;
         case 'K': a.kernel = optarg; break;
         case 'T': {
             int64_t t = parse_int(optarg, "--threads");

@@ -73,7 +73,7 @@ typedef struct job {
     double total;
     _Atomic size_t pair_bytes;
     atomic_int stop;
-    sl_status status;    /* first failure inside the parallel part */
+    sl_status status; /* first failure inside the parallel part */
     char message[256];
     pthread_mutex_t lock;
     int has_lock;
@@ -158,8 +158,8 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
 /* The first j in [j, end) where row[j] >= th, or (when both) row[j] >=
  * thr[j]; end when none. Most of a tile fails both tests once the lists are
  * warm, so this is a vector compare over the tile row that rarely stops. */
-static inline int64_t next_hit(const float *row, const float *thr, float th, int64_t j,
-                               int64_t end, int both)
+static inline int64_t next_hit(const float *row, const float *thr, float th, int64_t j, int64_t end,
+                               int both)
 {
 #if defined(__SSE2__)
     __m128 t = _mm_set1_ps(th);
@@ -354,8 +354,8 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     return b;
 }
 
-static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y,
-                       const sl_options *opt, sl_error *err)
+static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, const sl_options *opt,
+                       sl_error *err)
 {
     memset(jb, 0, sizeof *jb);
     jb->op = op;
@@ -366,8 +366,8 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y,
     if (y && (st = sl__view_check(y, op == OP_KNN ? "queries" : "y", err)) != SL_OK)
         return st;
     if (y && y->d != x->d)
-        return sl__fail(err, SL_EINVAL, "dimension mismatch: %lld against %lld",
-                        (long long)x->d, (long long)y->d);
+        return sl__fail(err, SL_EINVAL, "dimension mismatch: %lld against %lld", (long long)x->d,
+                        (long long)y->d);
     const char *name = opt ? opt->kernel : NULL;
     if ((!name || !*name || !strcmp(name, "auto")) && getenv("SL_KERNEL") && *getenv("SL_KERNEL"))
         name = getenv("SL_KERNEL");

@@ -130,9 +130,8 @@ static sl_status nonfinite(sl_error *err, int which, int64_t r, int64_t c, doubl
         err->row = r;
         err->col = c;
     }
-    return sl__fail(err, SL_EVALUE, "%s: row %lld, column %lld is %s",
-                    which ? "queries" : "input", (long long)r, (long long)c,
-                    isnan(x) ? "NaN" : (x > 0 ? "+Inf" : "-Inf"));
+    return sl__fail(err, SL_EVALUE, "%s: row %lld, column %lld is %s", which ? "queries" : "input",
+                    (long long)r, (long long)c, isnan(x) ? "NaN" : (x > 0 ? "+Inf" : "-Inf"));
 }
 
 /* Largest magnitude of the row, or a failure naming the first bad value. */
@@ -342,8 +341,7 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
             if (input == SL_IN_NORMS) {
                 float *norm = sl__alloc(sl__mul((size_t)n, 4));
                 if (!norm)
-                    return sl__fail(err, SL_ENOMEM, "out of memory for %lld norms",
-                                    (long long)n);
+                    return sl__fail(err, SL_ENOMEM, "out of memory for %lld norms", (long long)n);
                 for (int64_t r = 0; r < n; r++) {
                     const float *x = p->op.rows + r * p->op.ld;
                     float s = 0;
@@ -365,11 +363,15 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
     size_t norm_bytes = input == SL_IN_NORMS ? sl__mul((size_t)n, 4) : 0;
     char *mem = sl__alloc(sl__add(rows_bytes, norm_bytes));
     if (!mem)
-        return sl__fail(err, SL_ENOMEM, "out of memory preparing %lld x %lld rows",
-                        (long long)n, (long long)d);
+        return sl__fail(err, SL_ENOMEM, "out of memory preparing %lld x %lld rows", (long long)n,
+                        (long long)d);
     p->owned = mem;
-    fill f = {.v = v, .input = input, .which = which, .rows = (float *)mem,
-              .norm = input == SL_IN_NORMS ? (float *)(mem + rows_bytes) : NULL, .ld = ld};
+    fill f = {.v = v,
+              .input = input,
+              .which = which,
+              .rows = (float *)mem,
+              .norm = input == SL_IN_NORMS ? (float *)(mem + rows_bytes) : NULL,
+              .ld = ld};
     f.f32_rows = v->dtype == SL_F32 && !v->swap_bytes && v->col_stride == 4 &&
                  ((uintptr_t)v->data & 3) == 0 && v->row_stride % 4 == 0;
     pthread_mutex_init(&f.lock, NULL);

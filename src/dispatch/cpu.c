@@ -124,8 +124,8 @@ unsigned sl_cpu_usable(const char *isa)
     return f;
 }
 
-static const char *const feature_names[] = {"sse2",     "avx2",     "fma",      "f16c",
-                                            "avx512f",  "avx512bw", "avx512vl", "avx512dq",
+static const char *const feature_names[] = {"sse2",       "avx2",       "fma",      "f16c",
+                                            "avx512f",    "avx512bw",   "avx512vl", "avx512dq",
                                             "avx512vnni", "avx512bf16", "avxvnni"};
 
 const char *sl_cpu_names(unsigned features, char *buf, size_t len)

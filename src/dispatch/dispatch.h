@@ -10,14 +10,14 @@
 #include "simladder.h"
 
 typedef struct sl_kernel {
-    const char *name;  /* "c3-avx2" */
-    const char *rung;  /* "c3" */
-    const char *about; /* one line, for `simladder info` */
-    unsigned needs;    /* SL_CPU_* */
-    int input;         /* SL_IN_* */
-    int symmetric;     /* self jobs: each unordered pair once */
-    int threaded;      /* runs on the job's thread count, else on one */
-    int rank;          /* auto picks the highest usable rank; 0: never auto */
+    const char *name;             /* "c3-avx2" */
+    const char *rung;             /* "c3" */
+    const char *about;            /* one line, for `simladder info` */
+    unsigned needs;               /* SL_CPU_* */
+    int input;                    /* SL_IN_* */
+    int symmetric;                /* self jobs: each unordered pair once */
+    int threaded;                 /* runs on the job's thread count, else on one */
+    int rank;                     /* auto picks the highest usable rank; 0: never auto */
     int64_t task_rows, task_cols; /* tile shape the job layer hands out (cols 0: to the end) */
     sl_tile_fn *tile;
     size_t (*scratch)(int64_t d); /* per-thread bytes, NULL: none */
@@ -32,7 +32,6 @@ sl_status sl__cpu_usable(const char *isa, unsigned *features, sl_error *err);
 
 /* The kernel for a job: by name, by rung (best usable variant), or auto.
  * SL_EKERNEL with a message when it is unknown or needs missing features. */
-sl_status sl__kernel_resolve(const char *name, const char *isa, const sl_kernel **k,
-                             sl_error *err);
+sl_status sl__kernel_resolve(const char *name, const char *isa, const sl_kernel **k, sl_error *err);
 
 #endif

@@ -26,8 +26,8 @@
 #define BLOCK SL_C4_MC, SL_C4_NC
 
 const sl_kernel sl__kernels[] = {
-    {"ref", "ref", "float64 oracle, per pair, from the definition", 0, SL_IN_RAW, 0, 0, 0,
-     STRIP, sl_ref_tile, NULL},
+    {"ref", "ref", "float64 oracle, per pair, from the definition", 0, SL_IN_RAW, 0, 0, 0, STRIP,
+     sl_ref_tile, NULL},
     {"c0", "c0", "naive C: norms recomputed for every pair, full square", 0, SL_IN_RAW, 0, 0, 1,
      STRIP, sl_c0_tile, NULL},
     {"c1", "c1", "norms once, each pair once (symmetry)", 0, SL_IN_NORMS, 1, 0, 2, STRIP,
@@ -37,24 +37,24 @@ const sl_kernel sl__kernels[] = {
      SL_IN_UNIT, 1, 0, 3, STRIP, sl_c2_tile_sse2, NULL},
     {"c2-avx2", "c2", "unit rows, restrict, compiler-vectorised (built for AVX2+FMA)", AVX2,
      SL_IN_UNIT, 1, 0, 4, STRIP, sl_c2_tile_avx2, NULL},
-    {"c3-avx2", "c3", "explicit AVX2 dot, 4 accumulators, one pair at a time", AVX2, SL_IN_UNIT,
-     1, 0, 5, STRIP, sl_c3_tile_avx2, NULL},
+    {"c3-avx2", "c3", "explicit AVX2 dot, 4 accumulators, one pair at a time", AVX2, SL_IN_UNIT, 1,
+     0, 5, STRIP, sl_c3_tile_avx2, NULL},
     {"c3-avx512", "c3", "explicit AVX-512 dot, 4 accumulators, one pair at a time", AVX512,
      SL_IN_UNIT, 1, 0, 6, STRIP, sl_c3_tile_avx512, NULL},
 #endif
     {"c4-portable", "c4", "packed panels, 2x16 register tile in plain C, cache blocking", 0,
      SL_IN_PANELS, 1, 0, 7, BLOCK, sl_c4_tile_portable, sl_c4_scratch},
 #if defined(__x86_64__)
-    {"c4-avx2", "c4", "packed panels, 6x16 AVX2 register tile, cache blocking", AVX2,
-     SL_IN_PANELS, 1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
+    {"c4-avx2", "c4", "packed panels, 6x16 AVX2 register tile, cache blocking", AVX2, SL_IN_PANELS,
+     1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
     {"c4-avx512", "c4", "packed panels, 24x16 AVX-512 register tile, cache blocking", AVX512,
      SL_IN_PANELS, 1, 0, 9, BLOCK, sl_c4_tile_avx512, sl_c4_scratch},
 #endif
     {"c5-portable", "c5", "c4-portable on every core, tiles balanced over the triangle", 0,
      SL_IN_PANELS, 1, 1, 10, BLOCK, sl_c4_tile_portable, sl_c4_scratch},
 #if defined(__x86_64__)
-    {"c5-avx2", "c5", "c4-avx2 on every core, tiles balanced over the triangle", AVX2,
-     SL_IN_PANELS, 1, 1, 11, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
+    {"c5-avx2", "c5", "c4-avx2 on every core, tiles balanced over the triangle", AVX2, SL_IN_PANELS,
+     1, 1, 11, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
     {"c5-avx512", "c5", "c4-avx512 on every core, tiles balanced over the triangle", AVX512,
      SL_IN_PANELS, 1, 1, 12, BLOCK, sl_c4_tile_avx512, sl_c4_scratch},
 #endif
@@ -156,8 +156,7 @@ sl_status sl__kernel_resolve(const char *name, const char *isa, const sl_kernel 
         sl_cpu_names(f, have, sizeof have);
         snprintf(err->message, sizeof err->message,
                  "kernel '%.30s' needs %.60s, which this CPU (as capped) lacks; usable: %.90s",
-                 name,
-                 need, have);
+                 name, need, have);
     }
     return SL_EKERNEL;
 }

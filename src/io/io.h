@@ -51,8 +51,8 @@ void sl_unmap(sl_mapped *m);
  */
 typedef struct sl_out {
     FILE *f;
-    char *path;     /* final path */
-    char *tmp;      /* temporary path, or NULL when writing in place */
+    char *path; /* final path */
+    char *tmp;  /* temporary path, or NULL when writing in place */
     int in_place;
 } sl_out;
 int sl_out_open(sl_out *o, const char *path, char *msg);

@@ -171,9 +171,18 @@ int sl_npy_parse(const void *buf, size_t len, sl_array *out, char *msg)
         return 1;
     }
     switch (descr[2]) {
-    case '2': dt = SL_F16; item = 2; break;
-    case '4': dt = SL_F32; item = 4; break;
-    case '8': dt = SL_F64; item = 8; break;
+    case '2':
+        dt = SL_F16;
+        item = 2;
+        break;
+    case '4':
+        dt = SL_F32;
+        item = 4;
+        break;
+    case '8':
+        dt = SL_F64;
+        item = 8;
+        break;
     default:
         snprintf(msg, SL_MSG, "unsupported dtype '%.20s' (need float16, float32 or float64)",
                  descr);
