@@ -9,9 +9,26 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE  ?= cmake
 CC     ?= cc
 
-.PHONY: all build test test-plain test-sanitize test-clang climb bench format format-check clean
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
+
+.PHONY: all build venv venv-bench test test-plain test-sanitize test-clang climb bench format format-check clean
 
 all: build
+
+# The project's virtual environment, pinned by python/constraints.txt.
+$(VENV)/.dev: python/requirements-dev.txt python/constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) -r python/requirements-dev.txt
+	touch $@
+
+$(VENV)/.bench: $(VENV)/.dev python/requirements-bench.txt
+	$(PIP) -r python/requirements-bench.txt
+	touch $@
+
+venv: $(VENV)/.dev
+venv-bench: $(VENV)/.bench
 
 build:
 	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
