@@ -13,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench test test-plain test-sanitize test-clang climb bench format format-check clean
+.PHONY: all build venv venv-bench test-python test test-plain test-sanitize test-clang climb bench format format-check clean
 
 all: build
 
@@ -30,9 +30,13 @@ $(VENV)/.bench: $(VENV)/.dev python/requirements-bench.txt
 venv: $(VENV)/.dev
 venv-bench: $(VENV)/.bench
 
-build:
-	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+# SIMDe (from the venv) lets the tests run the AVX-512 kernels in emulation.
+SIMDE   = $(shell $(PY) -c 'import simde_py; print(simde_py.get_include())' 2>/dev/null)
+
+build: $(VENV)/.dev
+	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release -DSL_SIMDE_INCLUDE="$(SIMDE)" >/dev/null
 	$(CMAKE) --build build -j $(JOBS)
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps .
 
 test-plain: build
 	cd build && ctest --output-on-failure -j $(JOBS)
@@ -50,7 +54,13 @@ test-clang:
 	$(CMAKE) --build build-clang -j $(JOBS)
 	cd build-clang && SL_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
-test: test-plain test-clang test-sanitize
+# The Python module and rungs against NumPy's float64, then lint.
+test-python: build $(VENV)/.bench
+	$(VENV)/bin/ruff check python tests/python perf
+	$(VENV)/bin/ruff format --check python tests/python perf
+	$(PY) -m pytest tests/python -q -p no:cacheprovider
+
+test: format-check test-clang test-sanitize test-plain test-python
 
 climb: build
 	./build/simladder bench

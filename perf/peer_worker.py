@@ -30,7 +30,11 @@ def main() -> None:
             if cmd == "quit":
                 break
             if cmd == "versions":
-                out = {"python": sys.version.split()[0], "numpy": np.__version__, "numpy_path": np.__file__}
+                out = {
+                    "python": sys.version.split()[0],
+                    "numpy": np.__version__,
+                    "numpy_path": np.__file__,
+                }
                 try:
                     cfg = np.show_config(mode="dicts")  # NumPy >= 1.25
                     out["blas"] = cfg.get("Build Dependencies", {}).get("blas", {}).get("name", "?")
@@ -44,7 +48,9 @@ def main() -> None:
                         out[mod] = f"absent: {type(e).__name__}: {e}"
                 answer(out)
             elif cmd == "load":
-                sets[req["name"]] = np.fromfile(req["path"], dtype=np.float32).reshape(req["n"], req["d"])
+                sets[req["name"]] = np.fromfile(req["path"], dtype=np.float32).reshape(
+                    req["n"], req["d"]
+                )
                 answer({"ok": True})
             elif cmd == "numpy_matrix":
                 x = sets[req["name"]]

@@ -39,12 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 class Worker:
     """A child process speaking one JSON line per request."""
 
-    def __init__(self, name: str, argv: list[str], env: dict | None = None, json_requests: bool = True) -> None:
+    def __init__(
+        self, name: str, argv: list[str], env: dict | None = None, json_requests: bool = True
+    ) -> None:
         self.name = name
         self.json_requests = json_requests
         e = dict(os.environ)
         e.update(env or {})
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=e
+        )
 
     def ask(self, req: dict | str) -> dict:
         line = json.dumps(req) if self.json_requests else str(req)
@@ -66,19 +70,24 @@ class Worker:
 def machine() -> dict:
     info = {"platform": platform.platform(), "cpus": os.cpu_count()}
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                info["avx512"] = sorted(f for f in flags if f.startswith("avx512"))
-                info["avx2"] = "avx2" in flags
-                break
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    info["avx512"] = sorted(g for g in flags if g.startswith("avx512"))
+                    info["avx2"] = "avx2" in flags
+                    break
     except OSError:
         pass
     try:
         info["commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         info["commit"] = "?"
@@ -91,7 +100,12 @@ def peer_pythons() -> dict[str, str]:
     pypi = os.environ.get("SL_PYPI_PYTHON", str(ROOT / ".venv/bin/python"))
     for label, exe in (("debian", "/usr/bin/python3"), ("pypi", pypi)):
         if Path(exe).exists():
-            ok = subprocess.run([exe, "-c", "import numpy"], capture_output=True).returncode == 0
+            ok = (
+                subprocess.run(
+                    [exe, "-c", "import numpy"], capture_output=True, check=False
+                ).returncode
+                == 0
+            )
             if ok:
                 found[label] = exe
     return found
@@ -137,24 +151,34 @@ def main() -> int:
     sl = Worker("simladder", [str(worker_bin)], json_requests=False)
     sl.ask(f"load x {tmp / 'x.f32'} {n} {d}")
     peers = {}
-    env = {"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    env = {
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+    }
     for label, exe in peer_pythons().items():
         w = Worker(label, [exe, str(ROOT / "perf" / "peer_worker.py")], env=env)
         w.versions = w.ask({"cmd": "versions"})
         w.ask({"cmd": "load", "name": "x", "path": str(tmp / "x.f32"), "n": n, "d": d})
         peers[label] = w
 
-    record = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-              "workload": {"n": n, "d": d, "k": k, "seed": 0, "rounds": rounds},
-              "peers": {lbl: w.versions for lbl, w in peers.items()}}
+    record = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "workload": {"n": n, "d": d, "k": k, "seed": 0, "rounds": rounds},
+        "peers": {lbl: w.versions for lbl, w in peers.items()},
+    }
     m = record["machine"]
     print(f"# {m.get('cpu', '?')}, {threads} cpus, commit {m['commit']}, {record['date']}")
     for lbl, w in peers.items():
         v = w.versions
-        print(f"# peer python '{lbl}': numpy {v['numpy']} ({v['blas']}), faiss {v['faiss']}, hnswlib {v['hnswlib']}")
+        print(
+            f"# peer python '{lbl}': numpy {v['numpy']} ({v['blas']}), "
+            f"faiss {v['faiss']}, hnswlib {v['hnswlib']}"
+        )
 
     def peak() -> tuple[float, float]:
-        return sl.ask(f"peak 1 1.0")["gflops"], sl.ask(f"peak {threads} 1.0")["gflops"]
+        return sl.ask("peak 1 1.0")["gflops"], sl.ask(f"peak {threads} 1.0")["gflops"]
 
     p1, pT = peak()
     times: dict[str, list[float]] = {}
@@ -172,23 +196,60 @@ def main() -> int:
         add("sl matrix c5", sl.ask("matrix x c5 0"))
         for lbl, w in peers.items():
             add(f"numpy[{lbl}] matrix", w.ask({"cmd": "numpy_matrix", "name": "x"}))
-            add(f"numpy[{lbl}] knn", w.ask({"cmd": "numpy_knn", "name": "x", "k": k, "out": str(tmp / f"np_{lbl}.npy")}))
+            add(
+                f"numpy[{lbl}] knn",
+                w.ask({"cmd": "numpy_knn", "name": "x", "k": k, "out": str(tmp / f"np_{lbl}.npy")}),
+            )
             if not str(w.versions.get("faiss", "absent")).startswith("absent"):
-                add(f"faiss[{lbl}] knn", w.ask({"cmd": "faiss_knn", "name": "x", "k": k, "threads": threads,
-                                                "out": str(tmp / f"faiss_{lbl}.npy")}))
+                add(
+                    f"faiss[{lbl}] knn",
+                    w.ask(
+                        {
+                            "cmd": "faiss_knn",
+                            "name": "x",
+                            "k": k,
+                            "threads": threads,
+                            "out": str(tmp / f"faiss_{lbl}.npy"),
+                        }
+                    ),
+                )
             if r == 0 and not str(w.versions.get("hnswlib", "absent")).startswith("absent"):
-                add(f"hnswlib[{lbl}] knn", w.ask({"cmd": "hnsw_knn", "name": "x", "k": k, "threads": threads,
-                                                  "out": str(tmp / f"hnsw_{lbl}.npy")}))
+                add(
+                    f"hnswlib[{lbl}] knn",
+                    w.ask(
+                        {
+                            "cmd": "hnsw_knn",
+                            "name": "x",
+                            "k": k,
+                            "threads": threads,
+                            "out": str(tmp / f"hnsw_{lbl}.npy"),
+                        }
+                    ),
+                )
     p1b, pTb = peak()
     med = {key: statistics.median(v) for key, v in times.items()}
     flops_self = float(n) * n * d
     p1, pT = max(p1, p1b), max(pT, pTb)
     busy = pT < 0.9 * threads * p1 or min(p1b, pTb / threads) < 0.9 * max(p1, pT / threads)
-    record.update({"peak_gflops_1": p1, f"peak_gflops_{threads}": pT, "cores_busy": busy, "medians": med,
-                   "all_times": times, "notes": notes})
+    record.update(
+        {
+            "peak_gflops_1": p1,
+            f"peak_gflops_{threads}": pT,
+            "cores_busy": busy,
+            "medians": med,
+            "all_times": times,
+            "notes": notes,
+        }
+    )
 
-    print(f"# FMA peak: {p1:.1f} GFLOP/s (1 thread), {pT:.1f} ({threads} threads)"
-          + ("  ** a core was busy during this run: ratios to the peak are not reliable **" if busy else ""))
+    print(
+        f"# FMA peak: {p1:.1f} GFLOP/s (1 thread), {pT:.1f} ({threads} threads)"
+        + (
+            "  ** a core was busy during this run: ratios to the peak are not reliable **"
+            if busy
+            else ""
+        )
+    )
     print(f"{'contender':32s} {'median[s]':>10s} {'GFLOP/s':>9s} {'%peak':>6s}")
     for key, t in sorted(med.items(), key=lambda kv: kv[1]):
         gf = flops_self / t * 1e-9
@@ -224,10 +285,18 @@ def main() -> int:
         if best("faiss"):
             fig["knn_self_x_faiss"] = best("faiss") / t5
         if best("numpy[") and any("knn" in key and key.startswith("numpy") for key in med):
-            fig["knn_self_x_numpy"] = min(t for key, t in med.items() if key.startswith("numpy") and key.endswith("knn")) / t5
+            fig["knn_self_x_numpy"] = (
+                min(t for key, t in med.items() if key.startswith("numpy") and key.endswith("knn"))
+                / t5
+            )
         fig["c5_2t_over_1t"] = t5 / med["sl knn c5 1 thread"]
-    if med.get("sl matrix c5") and any(key.endswith("matrix") and key.startswith("numpy") for key in med):
-        fig["matrix_self_x_numpy"] = min(t for key, t in med.items() if key.startswith("numpy") and key.endswith("matrix")) / med["sl matrix c5"]
+    if med.get("sl matrix c5") and any(
+        key.endswith("matrix") and key.startswith("numpy") for key in med
+    ):
+        fig["matrix_self_x_numpy"] = (
+            min(t for key, t in med.items() if key.startswith("numpy") and key.endswith("matrix"))
+            / med["sl matrix c5"]
+        )
 
     # The cross job: 10,000 queries against 100,000 vectors (simladder and faiss only).
     if not args.quick and not args.no_cross:
@@ -237,7 +306,11 @@ def main() -> int:
         x.tofile(tmp / "xq.f32")
         sl.ask(f"load xb {tmp / 'xb.f32'} {nb} {d}")
         sl.ask(f"load xq {tmp / 'xq.f32'} {nq} {d}")
-        fa = [w for w in peers.values() if not str(w.versions.get("faiss", "absent")).startswith("absent")]
+        fa = [
+            w
+            for w in peers.values()
+            if not str(w.versions.get("faiss", "absent")).startswith("absent")
+        ]
         for w in fa:
             w.ask({"cmd": "load", "name": "xb", "path": str(tmp / "xb.f32"), "n": nb, "d": d})
         ct: dict[str, list[float]] = {}
@@ -245,8 +318,16 @@ def main() -> int:
             res = sl.ask(f"knn xb {k} c5 0 xq {tmp / 'sl_cross.i64'}")
             ct.setdefault("sl cross knn", []).append(res.get("seconds", float("nan")))
             for w in fa:
-                res = w.ask({"cmd": "faiss_knn", "name": "xb", "queries": "x", "k": k, "threads": threads,
-                             "out": str(tmp / f"cross_faiss_{w.name}.npy")})
+                res = w.ask(
+                    {
+                        "cmd": "faiss_knn",
+                        "name": "xb",
+                        "queries": "x",
+                        "k": k,
+                        "threads": threads,
+                        "out": str(tmp / f"cross_faiss_{w.name}.npy"),
+                    }
+                )
                 if "seconds" in res:
                     ct.setdefault(f"faiss[{w.name}] cross knn", []).append(res["seconds"])
         cmed = {key: statistics.median(v) for key, v in ct.items()}
@@ -264,7 +345,10 @@ def main() -> int:
             for f in tmp.glob("cross_faiss_*.npy"):
                 other = np.load(f)
                 diff = sum(set(a) != set(b) for a, b in zip(sl_c, other))
-                print(f"# {f.stem}: {diff} query rows differ from simladder (ties aside: see n=10k check)")
+                print(
+                    f"# {f.stem}: {diff} query rows differ from simladder "
+                    "(ties aside: see n=10k check)"
+                )
 
     # n = 100,000 self knn in a fresh worker: time against 100x the 10k time, and peak RSS.
     if not args.quick and not args.no_100k:
@@ -281,9 +365,12 @@ def main() -> int:
         input_mib = nbig * d * 4 / 2**20
         packed_mib = ((nbig + 15) // 16 * 16) * ((d + 15) // 16 * 16) * 4 / 2**20
         extra = rss / 1024 - input_mib - packed_mib
-        print(f"# knn self n = {nbig}: {res.get('seconds', float('nan')):.2f} s, "
-              f"{res.get('seconds', 0) / (100 * t5):.3f} x (100 x the n = {n} time); peak RSS {rss / 1024:.0f} MiB "
-              f"= input {input_mib:.0f} + packed {packed_mib:.0f} + {extra:.0f} MiB (process base {base / 1024:.0f})")
+        print(
+            f"# knn self n = {nbig}: {res.get('seconds', float('nan')):.2f} s, "
+            f"{res.get('seconds', 0) / (100 * t5):.3f} x (100 x the n = {n} time); "
+            f"peak RSS {rss / 1024:.0f} MiB = input {input_mib:.0f} + packed {packed_mib:.0f} "
+            f"+ {extra:.0f} MiB (process base {base / 1024:.0f})"
+        )
         fig["knn_100k_over_100x_10k"] = res.get("seconds", float("nan")) / (100 * t5)
         fig["knn_100k_rss_extra_mib"] = extra
         record["knn_100k"] = {"seconds": res.get("seconds"), "maxrss_kib": rss}

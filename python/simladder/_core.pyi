@@ -1,0 +1,29 @@
+from typing import Any
+
+def matrix(
+    x: Any, y: Any, out: Any, kernel: str | None = ..., threads: int = ..., memory_limit: int = ...
+) -> dict[str, Any]: ...
+def knn(
+    x: Any,
+    queries: Any,
+    k: int,
+    sims: Any,
+    idx: Any,
+    kernel: str | None = ...,
+    threads: int = ...,
+    memory_limit: int = ...,
+) -> dict[str, Any]: ...
+def join(
+    x: Any,
+    y: Any,
+    tau: float,
+    kernel: str | None = ...,
+    threads: int = ...,
+    memory_limit: int = ...,
+) -> tuple[bytearray, bytearray, bytearray, dict[str, Any]]: ...
+def plan(
+    op: str, x: Any, y: Any, k: int = ..., kernel: str | None = ..., threads: int = ...
+) -> int: ...
+def info() -> dict[str, Any]: ...
+def error_bound(d: int) -> float: ...
+def peak_gflops(threads: int = ..., seconds: float = ...) -> float: ...
