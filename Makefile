@@ -13,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench test-python test test-plain test-sanitize test-clang climb bench format format-check clean
+.PHONY: all build venv venv-bench test-python perf-gate perf-baseline test test-plain test-sanitize test-clang climb bench format format-check clean
 
 all: build
 
@@ -58,12 +58,20 @@ test-clang:
 test-python: build $(VENV)/.bench
 	$(VENV)/bin/ruff check python tests/python perf
 	$(VENV)/bin/ruff format --check python tests/python perf
-	$(PY) -m pytest tests/python -q -p no:cacheprovider
+	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider
+
+# Ratio and instruction-count gates alone; perf-baseline re-records the counts.
+perf-gate: build $(VENV)/.bench
+	$(PY) -m pytest perf/test_gates.py -q -s -p no:cacheprovider
+
+perf-baseline: build
+	$(PY) perf/test_gates.py
 
 test: format-check test-clang test-sanitize test-plain test-python
 
-climb: build
-	./build/simladder bench
+# The ladder: Python rungs, C rungs and peers on 10,000 x 768; writes NOTES.md.
+climb: build $(VENV)/.bench
+	$(PY) perf/climb.py
 
 bench: build
 	./build/simladder bench
