@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 import simladder
 
 ROOT = Path(__file__).resolve().parent.parent
