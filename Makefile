@@ -13,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench test-python perf-gate perf-baseline test test-plain test-sanitize test-clang climb bench format format-check clean
+.PHONY: all build venv venv-bench test-python peers perf-gate perf-baseline test test-plain test-sanitize test-clang climb bench format format-check clean
 
 all: build
 
@@ -59,6 +59,13 @@ test-python: build $(VENV)/.bench
 	$(VENV)/bin/ruff check python tests/python perf
 	$(VENV)/bin/ruff format --check python tests/python perf
 	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider
+
+# simladder against NumPy, faiss and hnswlib (Debian's builds and PyPI's), interleaved.
+peers: build $(VENV)/.bench
+	@/usr/bin/python3 -c 'import numpy, faiss' 2>/dev/null || \
+	  (apt-get update -qq && apt-get install -y -qq python3-numpy python3-faiss >/dev/null) || \
+	  echo "Debian's python3-numpy/python3-faiss unavailable: PyPI's wheels only"
+	$(PY) perf/peers.py --record
 
 # Ratio and instruction-count gates alone; perf-baseline re-records the counts.
 perf-gate: build $(VENV)/.bench
