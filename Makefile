@@ -13,7 +13,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench test-python peers perf-gate perf-baseline test test-plain test-sanitize test-clang climb bench format format-check clean
+.PHONY: all build venv venv-bench ladder-ext test-python peers perf-gate perf-baseline test test-plain test-sanitize test-clang climb bench format format-check clean
 
 all: build
 
@@ -26,6 +26,10 @@ $(VENV)/.dev: python/requirements-dev.txt python/constraints.txt
 $(VENV)/.bench: $(VENV)/.dev python/requirements-bench.txt
 	$(PIP) -r python/requirements-bench.txt
 	touch $@
+
+# The Cython rung, compiled at install time.
+ladder-ext: $(VENV)/.dev
+	$(PY) ladder/build_ext.py >/dev/null
 
 venv: $(VENV)/.dev
 venv-bench: $(VENV)/.bench
@@ -55,9 +59,9 @@ test-clang:
 	cd build-clang && SL_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
 # The Python module and rungs against NumPy's float64, then lint.
-test-python: build $(VENV)/.bench
-	$(VENV)/bin/ruff check python tests/python perf
-	$(VENV)/bin/ruff format --check python tests/python perf
+test-python: build $(VENV)/.bench ladder-ext
+	$(VENV)/bin/ruff check python tests/python perf ladder
+	$(VENV)/bin/ruff format --check python tests/python perf ladder
 	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider
 
 # simladder against NumPy, faiss and hnswlib (Debian's builds and PyPI's), interleaved.
@@ -77,7 +81,7 @@ perf-baseline: build
 test: format-check test-clang test-sanitize test-plain test-python
 
 # The ladder: Python rungs, C rungs and peers on 10,000 x 768; writes NOTES.md.
-climb: build $(VENV)/.bench
+climb: build $(VENV)/.bench ladder-ext
 	$(PY) perf/climb.py
 
 bench: build
