@@ -43,13 +43,19 @@ def topk_from_rows(s: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     if kk <= 0:
         return sims, idx
     part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-    kth = np.min(np.take_along_axis(s, part, axis=1), axis=1)
-    for i in range(n):
+    vals = np.take_along_axis(s, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    idx[:, :kk] = np.take_along_axis(part, order, axis=1)
+    sims[:, :kk] = np.take_along_axis(vals, order, axis=1)
+    # Rows where more values tie with the k-th than fit: argpartition chose
+    # among them arbitrarily; redo those rows exactly (rare on real data).
+    kth = sims[:, kk - 1]
+    crowded = np.flatnonzero((s >= kth[:, None]).sum(axis=1) > kk)
+    for i in crowded:
         cand = np.flatnonzero(s[i] >= kth[i])
-        cand = cand[cand != i]
-        order = cand[np.lexsort((cand, -s[i, cand]))][:kk]
-        idx[i, :kk] = order
-        sims[i, :kk] = s[i, order]
+        best = cand[np.lexsort((cand, -s[i, cand]))][:kk]
+        idx[i, :kk] = best
+        sims[i, :kk] = s[i, best]
     return sims, idx
 
 

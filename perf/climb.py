@@ -217,6 +217,12 @@ def climb_rung(rung, job: str, n_full: int, d: int, k: int, budget: float, data:
     """Runs a rung on the full n if its budget allows, else on the largest n
     that fits, extrapolated by n^2."""
     base = {"rung": rung.name, "job": job, "d": d, "k": k, "data": data}
+    if getattr(rung, "approximate", False):
+        # an index is not an n^2 algorithm: never extrapolate it, run it once
+        res = measure({**base, "n": n_full, "repeats": 1}, timeout=600)
+        if "error" not in res:
+            res.update(measured_s=res["times"][0], seconds=res["times"][0], extrapolated=False)
+        return res
     probe_n = min(n_full, 64 if rung.name in ("p0", "p1") else 400)
     first = measure({**base, "n": probe_n, "repeats": 1}, timeout=budget * 4 + 60)
     if "error" in first:
@@ -234,6 +240,16 @@ def climb_rung(rung, job: str, n_full: int, d: int, k: int, budget: float, data:
     if "error" in res:
         return res
     t = statistics.median(res["times"])
+    if n < n_full and t * (n_full / n) ** 2 <= budget:
+        # the small probe overestimated (fixed costs): the full size fits
+        est = t * (n_full / n) ** 2
+        full = measure(
+            {**base, "n": n_full, "repeats": 3 if est * 3 <= budget else 1},
+            timeout=max(60, est * 20 + 60),
+        )
+        if "error" not in full:
+            res, n = full, n_full
+            t = statistics.median(res["times"])
     res["measured_s"] = t
     res["seconds"] = t * (n_full / n) ** 2
     res["extrapolated"] = n != n_full
@@ -297,7 +313,7 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("-d", type=int, default=768)
     ap.add_argument("-k", type=int, default=10)
-    ap.add_argument("--budget", type=float, default=12.0, help="seconds per slow rung")
+    ap.add_argument("--budget", type=float, default=15.0, help="seconds per slow rung")
     ap.add_argument("--quick", action="store_true", help="n = 2000, short budgets")
     ap.add_argument("--notes", default=str(ROOT / "NOTES.md"))
     ap.add_argument("--no-record", action="store_true")

@@ -28,6 +28,28 @@ STEP = {
 }
 
 
+# Each rung is compared with the rung it changes one thing in.
+BASE = {
+    "p1": "p0",
+    "p2": "p1",
+    "p3": "p1",
+    "p4-numba": "p3",
+    "p4-numba-par": "p4-numba",
+    "p5-rust": "p4-numba",
+    "p5-rust-par": "p5-rust",
+    "c0": "p0",
+    "c1": "c0",
+    "c2": "c1",
+    "c3": "c2",
+    "c4": "c3",
+    "c5": "c4",
+}
+
+
+def is_peer(name: str) -> bool:
+    return not (name[0] in "pc" and name[1:2].isdigit())
+
+
 def fmt_s(t: float) -> str:
     if t is None or not math.isfinite(t):
         return "-"
@@ -57,27 +79,37 @@ def peak_for(rec: dict, r: dict) -> float:
     return rec["peak_gflops_1"] if threads == 1 else rec["peak_gflops_all"]
 
 
-def table(rec: dict, job: str) -> tuple[list[str], dict]:
+def table(rec: dict, job: str, peers: bool = False) -> tuple[list[str], dict]:
+    """The ladder's rungs (or the peers) for one job, as a markdown table."""
     flops = rec["flops"]
+    rel = "c5 is ... faster" if peers else "x its base"
     out = [
         (
-            "| rung | what it adds | time | x previous | x p0 | GFLOP/s | % of peak "
-            "| extra memory | max error | note |"
+            f"| rung | what | time | {rel} | x p0 | GFLOP/s | % of peak | extra memory "
+            "| max error | note |"
         ),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
+    all_t = {r["rung"]: r["seconds"] for r in ladder_rows(rec, job) if "seconds" in r}
+    p0 = all_t.get("p0")
+    top = all_t.get("c5")
     times = {}
-    prev = None
-    p0 = None
     for r in ladder_rows(rec, job):
         name = r["rung"]
+        if is_peer(name) != peers:
+            continue
         if "error" in r:
-            out.append(f"| {name} | | - | | | | | | | not run: {r['error']} |")
+            out.append(
+                f"| {name} | {r.get('describe', '')} | - | | | | | | | not run: {r['error']} |"
+            )
             continue
         t = r["seconds"]
         times[name] = t
-        if name == "p0":
-            p0 = t
+        if peers:
+            rel_col = fmt_x(t / top) if top else "-"
+        else:
+            b = BASE.get(name)
+            rel_col = f"{fmt_x(all_t[b] / t)} (over {b})" if b in all_t else "-"
         gf = flops / t / 1e9
         pk = peak_for(rec, r)
         note = []
@@ -87,35 +119,28 @@ def table(rec: dict, job: str) -> tuple[list[str], dict]:
             note.append(f"approximate: recall@{rec['workload']['k']} = {r.get('recall', 0):.3f}")
         if r.get("threads", 1) != 1:
             note.append(f"{r['threads']} threads")
-        err = r.get("max_err")
+        err = r.get("max_err", float("nan"))
         out.append(
-            f"| {name} | {r.get('describe', '')} | {fmt_s(t)} "
-            f"| {fmt_x(prev / t) if prev else '-'} | {fmt_x(p0 / t) if p0 else '-'} "
-            f"| {gf:.2f} | {100 * gf / pk:.1f}% | {r.get('extra_rss_mib', 0):.0f} MiB "
-            f"| {err:.1e} | {'; '.join(note)} |"
-            if err is not None
-            else ""
+            f"| {name} | {r.get('describe', '')} | {fmt_s(t)} | {rel_col} "
+            f"| {fmt_x(p0 / t) if p0 else '-'} | {gf:.2f} | {100 * gf / pk:.1f}% "
+            f"| {r.get('extra_rss_mib', 0):.0f} MiB | {err:.1e} | {'; '.join(note)} |"
         )
-        if not r.get("approximate") and not name.startswith(("sklearn", "faiss", "simsimd")):
-            prev = t
     return out, times
 
 
 def step_sentences(rec: dict, times: dict) -> list[str]:
     """Two or three sentences per step, from the measured ratios."""
-    names = [r["rung"] for r in ladder_rows(rec, "matrix") if r["rung"] in times]
+    rows = {r["rung"]: r for r in ladder_rows(rec, "matrix")}
     lines = []
-    prev = None
-    for name in names:
-        if name not in STEP:
-            continue
+    for name in [n for n in rows if n in times and n in STEP]:
         t = times[name]
         gf = rec["flops"] / t / 1e9
-        r = next(x for x in ladder_rows(rec, "matrix") if x["rung"] == name)
+        r = rows[name]
         pk = peak_for(rec, r)
         s = f"- **{name}**: {STEP[name]}. {fmt_s(t)}, {gf:.2f} GFLOP/s "
         s += f"({100 * gf / pk:.1f}% of peak)"
-        if prev:
+        prev = BASE.get(name)
+        if prev in times:
             ratio = times[prev] / t
             if ratio >= 1.5:
                 s += f", {fmt_x(ratio)} faster than {prev}."
@@ -129,7 +154,6 @@ def step_sentences(rec: dict, times: dict) -> list[str]:
         if r.get("extrapolated"):
             s += f" Measured on n = {r['n']} and extrapolated by n^2."
         lines.append(s)
-        prev = name
     return lines
 
 
@@ -201,9 +225,12 @@ def write(rec: dict, notes: Path, png: Path) -> None:
     lines += tab
     lines += ["", plot(rec, png), "", "### What each step shows", ""]
     lines += step_sentences(rec, times)
+    lines += ["", "### The libraries people use instead", ""]
+    lines += table(rec, "matrix", peers=True)[0]
     lines += ["", f"## The kNN graph (k = {w['k']}, self excluded)", ""]
-    tab, _ = table(rec, "knn")
-    lines += tab
+    lines += table(rec, "knn")[0]
+    lines += ["", "Against the libraries:", ""]
+    lines += table(rec, "knn", peers=True)[0]
     for extra in rec.get("sections", []):
         lines += ["", *extra]
     notes.write_text("\n".join(x for x in lines if x is not None) + "\n")
