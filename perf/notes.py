@@ -142,7 +142,7 @@ def step_sentences(rec: dict, times: dict) -> list[str]:
         prev = BASE.get(name)
         if prev in times:
             ratio = times[prev] / t
-            if ratio >= 1.5:
+            if ratio >= 1.15:
                 s += f", {fmt_x(ratio)} faster than {prev}."
             elif ratio >= 0.9:
                 s += f", about the same as {prev} ({fmt_x(ratio)}): this step buys little here."
