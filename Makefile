@@ -62,7 +62,7 @@ test-clang:
 test-python: build $(VENV)/.bench ladder-ext
 	$(VENV)/bin/ruff check python tests/python perf ladder
 	$(VENV)/bin/ruff format --check python tests/python perf ladder
-	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider
+	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider -p no:benchmark
 
 # simladder against NumPy, faiss and hnswlib (Debian's builds and PyPI's), interleaved.
 peers: build $(VENV)/.bench
@@ -74,6 +74,12 @@ peers: build $(VENV)/.bench
 # Ratio and instruction-count gates alone; perf-baseline re-records the counts.
 perf-gate: build $(VENV)/.bench
 	$(PY) -m pytest perf/test_gates.py -q -s -p no:cacheprovider
+
+# pytest-benchmark runs, saved under perf/history/ (commit them: the trend).
+perf-record: build $(VENV)/.bench
+	mkdir -p perf/history
+	$(PY) -m pytest perf/test_bench.py -q -p no:cacheprovider \
+	  --benchmark-json=perf/history/bench-$$(date +%Y%m%d-%H%M%S)-$$(git rev-parse --short HEAD).json
 
 perf-baseline: build
 	$(PY) perf/test_gates.py
