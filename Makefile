@@ -79,7 +79,7 @@ climb: build
 bench: build
 	./build/simladder bench
 
-C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.c perf/*.c python/*.c)
+C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.[ch] perf/*.c python/*.c)
 
 format:
 	clang-format -i $(C_SOURCES)
