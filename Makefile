@@ -4,16 +4,19 @@
 #   make          build everything (the CLI ends up at build/simladder)
 #   make test     the C tests: a plain build, then an ASan+UBSan build
 #   make climb    the ladder on the default workload (10,000 x 768)
+#   make fuzz     build the libFuzzer harnesses (clang) and run each for FUZZ_SECONDS
 #
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE  ?= cmake
 CC     ?= cc
+FUZZ_SECONDS ?= 60
+FUZZERS := npy vecs
 
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench ladder-ext test-python peers perf-gate perf-baseline test test-plain test-sanitize test-clang climb bench format format-check clean
+.PHONY: all build venv venv-bench ladder-ext test-python peers perf-gate perf-record perf-baseline test test-plain test-sanitize test-clang climb bench fuzz test-fuzz format format-check clean
 
 all: build
 
@@ -60,8 +63,8 @@ test-clang:
 
 # The Python module and rungs against NumPy's float64, then lint.
 test-python: build $(VENV)/.bench ladder-ext
-	$(VENV)/bin/ruff check python tests/python perf ladder
-	$(VENV)/bin/ruff format --check python tests/python perf ladder
+	$(VENV)/bin/ruff check python tests/python tests/cli_check.py fuzz perf ladder
+	$(VENV)/bin/ruff format --check python tests/python tests/cli_check.py fuzz perf ladder
 	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider -p no:benchmark
 
 # simladder against NumPy, faiss and hnswlib (Debian's builds and PyPI's), interleaved.
@@ -84,16 +87,39 @@ perf-record: build $(VENV)/.bench
 perf-baseline: build
 	$(PY) perf/test_gates.py
 
-test: format-check test-clang test-sanitize test-plain test-python
+# A short fuzz run of every reader (a minute in all) on top of the replayed regressions.
+test-fuzz:
+	$(MAKE) fuzz FUZZ_SECONDS=30
+
+test: format-check test-clang test-sanitize test-fuzz test-plain test-python
 
 # The ladder: Python rungs, C rungs and peers on 10,000 x 768; writes NOTES.md.
 climb: build $(VENV)/.bench ladder-ext
 	$(PY) perf/climb.py
 
+# Each fuzzer starts from its seed corpus and the regressions, writes what it
+# learns to build-fuzz/corpus-NAME (the checked-in corpus stays as made by
+# fuzz/make_corpus.py) and any crash to build-fuzz/crash-NAME-*; copy a crash
+# into fuzz/regress/NAME/ once fixed, so fuzz_replay keeps checking it.
+fuzz:
+	CC=clang $(CMAKE) -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSL_FUZZ=ON >/dev/null
+	$(CMAKE) --build build-fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZERS))
+	@set -e; for f in $(FUZZERS); do \
+	  mkdir -p build-fuzz/corpus-$$f; \
+	  echo "fuzz_$$f: $(FUZZ_SECONDS) s"; \
+	  ./build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/crash-$$f- build-fuzz/corpus-$$f \
+	    fuzz/corpus/$$f fuzz/regress/$$f 2>build-fuzz/fuzz_$$f.log || \
+	    { tail -40 build-fuzz/fuzz_$$f.log; exit 1; }; \
+	  grep -E "^Done [0-9]+ runs" build-fuzz/fuzz_$$f.log | sed "s/^/fuzz_$$f: /"; \
+	  grep -E "stat::number_of_executed_units" build-fuzz/fuzz_$$f.log | sed "s/^/fuzz_$$f: /"; \
+	done
+
+
 bench: build
 	./build/simladder bench
 
-C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.c perf/*.c python/*.c)
+C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.[ch] perf/*.c python/*.c)
 
 format:
 	clang-format -i $(C_SOURCES)
@@ -102,4 +128,4 @@ format-check:
 	clang-format --dry-run --Werror $(C_SOURCES)
 
 clean:
-	rm -rf build build-asan build-clang
+	rm -rf build build-asan build-clang build-fuzz

@@ -68,18 +68,33 @@ static const char usage_text[] =
     "  --memory-limit SIZE  refuse jobs needing more working memory (e.g. 512M, 4G);\n"
     "                       default: the memory available now\n"
     "  --quiet              no plan, no progress on stderr\n"
+    "  --format FMT         output format: knn npz|npy, join npz|npy|csv|jsonl, matrix npy\n"
+    "  --input-format FMT   npy|fvecs|bvecs|ivecs|hdf5 for INPUT and --queries (default:\n"
+    "                       by extension: .npy .fvecs .bvecs .ivecs .h5 .hdf5; others npy)\n"
     "\n"
     "bench options: --n N (10000) --d D (768) --budget SECONDS per rung (6) --repeat R (3)\n"
     "               --rungs c0,c1,c2,c3 --op matrix|knn\n"
     "\n"
-    "INPUT is a float32, float16 or float64 .npy file (2-D, C or Fortran order).\n"
+    "INPUT is a float32, float16 or float64 .npy file (2-D, C or Fortran order); a TEXMEX\n"
+    ".fvecs (read in place), .bvecs (uint8, converted to float32 in memory) or .ivecs file\n"
+    "(int32, converted to float64; only with --input-format ivecs, as .ivecs usually holds\n"
+    "ground truth); or an HDF5 file in the ann-benchmarks layout, FILE.h5 for dataset\n"
+    "train or FILE.h5:NAME for another (test, ...), if built with libhdf5.\n"
     "knn writes indices (int64) and similarities (float32); join writes i, j (int64) and\n"
-    "similarities (float32); both as one .npz that numpy.load reads.\n"
+    "similarities (float32); by default both as one .npz that numpy.load reads.\n"
+    "  --format npy   -o OUT.npy writes OUT.npy (knn: n x k indices; join: m x 2 pairs i, j;\n"
+    "                 int64) and OUT.similarities.npy (float32, n x k or m) beside it\n"
+    "  --format csv   join: a header line i,j,similarity then one pair per line\n"
+    "  --format jsonl join: one {\"i\":..,\"j\":..,\"similarity\":..} per line\n"
+    "  similarities in csv and jsonl have 9 significant digits (float32 exactly).\n"
     "\n"
     "examples:\n"
     "  simladder knn vectors.npy -k 10 -o neighbours.npz\n"
     "  simladder join vectors.npy --tau 0.95 -o duplicates.npz\n"
     "  simladder knn base.npy --queries queries.npy -k 100 -o result.npz --threads 2\n"
+    "  simladder knn sift_base.fvecs --queries sift_query.fvecs -k 100 -o nn.npz\n"
+    "  simladder join vectors.npy --tau 0.9 --format csv -o pairs.csv\n"
+    "  simladder knn glove-100-angular.hdf5 -q glove-100-angular.hdf5:test -k 10 -o nn.npz\n"
     "\n"
     "exit status: 0 success, 1 the job failed (bad input file, memory, I/O), 2 bad usage.\n";
 
@@ -237,10 +252,37 @@ static int on_progress(void *ctx, double f)
 
 /* ---- input ---- */
 
+/* Input formats, chosen by extension or by --input-format. */
+typedef enum in_fmt { IN_AUTO = 0, IN_NPY, IN_FVECS, IN_BVECS, IN_IVECS, IN_HDF5 } in_fmt;
+
+static const char *fmt_names[] = {"auto", "npy", "fvecs", "bvecs", "ivecs", "hdf5"};
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return len >= k && !strncasecmp(s + len - k, suffix, k);
+}
+
+static in_fmt fmt_by_ext(const char *path, size_t len)
+{
+    if (ends_with(path, len, ".fvecs"))
+        return IN_FVECS;
+    if (ends_with(path, len, ".bvecs"))
+        return IN_BVECS;
+    if (ends_with(path, len, ".ivecs"))
+        return IN_IVECS;
+    if (ends_with(path, len, ".h5") || ends_with(path, len, ".hdf5"))
+        return IN_HDF5;
+    return IN_NPY; /* .npy, and anything else (a pipe, /dev/stdin) as before */
+}
+
 typedef struct input {
-    const char *path;
+    const char *path; /* as given, for messages */
     sl_mapped map;
     sl_array arr;
+    void *owned;     /* converted or HDF5 data, when not a view of the map */
+    const char *how; /* "mapped", "read", "converted to float32"... */
+    char file[4096]; /* the file part of path (without :DATASET) */
 } input;
 
 static const char *dtype_name(sl_dtype t)
@@ -248,14 +290,85 @@ static const char *dtype_name(sl_dtype t)
     return t == SL_F32 ? "float32" : t == SL_F64 ? "float64" : "float16";
 }
 
-static void load(input *in, const char *path)
+/* Reads path as fmt (IN_AUTO: by extension). limit caps conversion copies. */
+static void load(input *in, const char *path, in_fmt fmt, size_t limit)
 {
     char msg[SL_MSG];
     in->path = path;
-    if (sl_map_file(path, &in->map, msg) != 0)
+    size_t len = strlen(path);
+    if (len >= sizeof in->file)
+        die(EXIT_JOB, "%.200s...: path too long", path);
+    memcpy(in->file, path, len + 1);
+    /* FILE.h5:DATASET, unless a file really has that name. */
+    const char *dataset = "train";
+    const char *colon = strrchr(path, ':');
+    struct stat st;
+    if (colon && colon[1] && stat(path, &st) != 0 &&
+        (fmt == IN_HDF5 ||
+         (fmt == IN_AUTO && fmt_by_ext(path, (size_t)(colon - path)) == IN_HDF5))) {
+        in->file[colon - path] = 0;
+        dataset = colon + 1;
+        len = (size_t)(colon - path);
+    }
+    if (fmt == IN_AUTO) {
+        fmt = fmt_by_ext(in->file, len);
+        if (fmt == IN_IVECS)
+            die(EXIT_USAGE,
+                "%s: .ivecs holds int32 (usually ground-truth neighbour ids), not vectors; to "
+                "use its rows as vectors anyway, pass --input-format ivecs (converted to float64)",
+                path);
+    }
+    if (fmt == IN_HDF5) {
+        if (sl_hdf5_read(in->file, dataset, &in->arr.view, &in->owned, msg) != 0)
+            die(EXIT_JOB, "%s: %s", path, msg);
+        in->how = "read from HDF5";
+        return;
+    }
+    if (sl_map_file(in->file, &in->map, msg) != 0)
         die(EXIT_JOB, "%s: %s", path, msg);
-    if (sl_npy_parse(in->map.base, in->map.len, &in->arr, msg) != 0)
+    in->how = in->map.is_mmap ? "mapped" : "read";
+    if (fmt == IN_NPY) {
+        if (sl_npy_parse(in->map.base, in->map.len, &in->arr, msg) != 0)
+            die(EXIT_JOB, "%s: %s", path, msg);
+        return;
+    }
+    sl_vecs v;
+    sl_vecs_kind kind = fmt == IN_FVECS ? SL_FVECS : fmt == IN_BVECS ? SL_BVECS : SL_IVECS;
+    if (sl_vecs_parse(in->map.base, in->map.len, kind, &v, msg) != 0)
         die(EXIT_JOB, "%s: %s", path, msg);
+    if (kind == SL_FVECS) { /* zero copy: the records are strided float32 rows */
+        if (sl_vecs_view(&v, &in->arr.view, msg) != 0)
+            die(EXIT_JOB, "%s: %s", path, msg);
+        return;
+    }
+    /* The library takes floats only: uint8 becomes float32, int32 float64
+     * (both exact). The copy is the price of these formats. */
+    sl_dtype to = kind == SL_BVECS ? SL_F32 : SL_F64;
+    double bytes = (double)v.n * (double)v.d * (to == SL_F32 ? 4.0 : 8.0);
+    char h1[32], h2[32];
+    if (limit && bytes > (double)limit)
+        die(EXIT_JOB, "%s: converting to %s needs %s but the memory limit is %s", path,
+            dtype_name(to), human(bytes, h1), human((double)limit, h2));
+    if (sl_vecs_convert(&v, to, &in->owned, msg) != 0)
+        die(EXIT_JOB, "%s: %s", path, msg);
+    in->arr.view = to == SL_F32 ? sl_view_f32(in->owned, v.n, v.d)
+                                : (sl_view){in->owned, v.n, v.d, SL_F64, v.d * 8, 8, 0};
+    in->how = kind == SL_BVECS ? "uint8 converted to float32" : "int32 converted to float64";
+    sl_unmap(&in->map); /* the copy is all we need */
+}
+
+static void unload(input *in)
+{
+    sl_unmap(&in->map);
+    free(in->owned);
+    in->owned = NULL;
+}
+
+static size_t owned_bytes(const input *in)
+{
+    if (!in->owned)
+        return 0;
+    return (size_t)in->arr.view.n * (size_t)in->arr.view.d * (in->arr.view.dtype == SL_F64 ? 8 : 4);
 }
 
 static void same_file_check(const char *in, const char *out)
@@ -279,8 +392,13 @@ static void job_failed(const sl_error *e, const input *x, const input *q)
 
 /* ---- jobs ---- */
 
+typedef enum out_fmt { OUT_DEFAULT = 0, OUT_NPZ, OUT_NPY, OUT_CSV, OUT_JSONL } out_fmt;
+
 typedef struct args {
     const char *cmd, *input, *queries, *output, *kernel;
+    char *output2; /* --format npy: the similarities beside OUT */
+    in_fmt in_format;
+    out_fmt format;
     int64_t k;
     double tau;
     int have_k, have_tau, threads;
@@ -294,9 +412,9 @@ static void run_job(const args *a)
     same_file_check(a->input, a->output);
     if (a->queries)
         same_file_check(a->queries, a->output);
-    load(&x, a->input);
+    load(&x, a->input, a->in_format, a->limit);
     if (a->queries)
-        load(&q, a->queries);
+        load(&q, a->queries, a->in_format, a->limit);
     const sl_view *vx = &x.arr.view, *vq = a->queries ? &q.arr.view : NULL;
     if (vq && vq->d != vx->d)
         die(EXIT_JOB, "%s has d = %lld but %s has d = %lld", a->queries, (long long)vq->d, a->input,
@@ -330,7 +448,7 @@ static void run_job(const args *a)
                                  : 0;
     const char *kname = a->kernel && *a->kernel ? a->kernel : sl_kernel_auto(NULL);
     note("%s: %s %lld x %lld %s (%s)", a->cmd, a->input, (long long)vx->n, (long long)vx->d,
-         dtype_name(vx->dtype), x.map.is_mmap ? "mapped" : "read");
+         dtype_name(vx->dtype), x.how);
     if (vq)
         note(", queries %s %lld x %lld %s", a->queries, (long long)vq->n, (long long)vq->d,
              dtype_name(vq->dtype));
@@ -338,14 +456,22 @@ static void run_job(const args *a)
          vq ? "computing" : "computing (each pair once)", pr.pairs, kname ? kname : "auto",
          human((double)work, h1), op == 1 ? "grows with the pairs" : human(out_bytes, h2),
          a->limit ? ", limit " : "", a->limit ? human((double)a->limit, h3) : "");
+    /* Converted inputs are held in memory too; count them against the limit. */
+    work += owned_bytes(&x) + owned_bytes(&q);
     if (a->limit && (double)work + out_bytes > (double)a->limit)
         die(EXIT_JOB, "%s needs %s (working memory + output) but the memory limit is %s", a->cmd,
             human((double)work + out_bytes, h1), human((double)a->limit, h2));
 
-    sl_out out;
-    if (sl_out_open(&out, a->output, msg) != 0)
+    /* Outputs: one file, or with --format npy a second one beside it for the
+     * similarities; both appear together at the end or not at all. */
+    sl_out out[2];
+    int nout = a->output2 ? 2 : 1;
+    if (sl_out_open(&out[0], a->output, msg) != 0)
         die(EXIT_JOB, "%s: %s", a->output, msg);
+    if (nout == 2 && sl_out_open(&out[1], a->output2, msg) != 0)
+        die(EXIT_JOB, "%s: %s", a->output2, msg);
     int rc = 0;
+    const char *failed_path = a->output;
     if (op == 0) {
         size_t cnt = (size_t)rows * (size_t)a->k;
         float *sims = malloc(cnt * sizeof *sims);
@@ -355,19 +481,44 @@ static void run_job(const args *a)
                 (long long)a->k);
         if ((st = sl_knn(vx, vq, a->k, sims, idx, &opt, &err)) != SL_OK)
             job_failed(&err, &x, &q);
-        sl_npz_member m[2] = {{"indices", "<i8", rows, a->k, idx, 8},
-                              {"similarities", "<f4", rows, a->k, sims, 4}};
-        rc = sl_npz_write(&out, m, 2, msg);
+        if (a->format == OUT_NPY) {
+            rc = sl_npy_write(&out[0], "<i8", rows, a->k, idx, 8, msg);
+            if (!rc && (rc = sl_npy_write(&out[1], "<f4", rows, a->k, sims, 4, msg)) != 0)
+                failed_path = a->output2;
+        } else {
+            sl_npz_member m[2] = {{"indices", "<i8", rows, a->k, idx, 8},
+                                  {"similarities", "<f4", rows, a->k, sims, 4}};
+            rc = sl_npz_write(&out[0], m, 2, msg);
+        }
         free(sims);
         free(idx);
     } else if (op == 1) {
         sl_pairs p;
         if ((st = sl_join(vx, vq, a->tau, &p, &opt, &err)) != SL_OK)
             job_failed(&err, &x, &q);
-        sl_npz_member m[3] = {{"i", "<i8", p.count, -1, p.i, 8},
-                              {"j", "<i8", p.count, -1, p.j, 8},
-                              {"similarities", "<f4", p.count, -1, p.sim, 4}};
-        rc = sl_npz_write(&out, m, 3, msg);
+        if (a->format == OUT_CSV) {
+            rc = sl_pairs_write_csv(&out[0], p.i, p.j, p.sim, p.count, msg);
+        } else if (a->format == OUT_JSONL) {
+            rc = sl_pairs_write_jsonl(&out[0], p.i, p.j, p.sim, p.count, msg);
+        } else if (a->format == OUT_NPY) {
+            /* (m, 2) rows of (i, j): one interleaved copy of the pair list. */
+            int64_t *ij = malloc((size_t)(p.count ? p.count : 1) * 2 * sizeof *ij);
+            if (!ij)
+                die(EXIT_JOB, "out of memory for %lld pairs", (long long)p.count);
+            for (int64_t r = 0; r < p.count; r++) {
+                ij[2 * r] = p.i[r];
+                ij[2 * r + 1] = p.j[r];
+            }
+            rc = sl_npy_write(&out[0], "<i8", p.count, 2, ij, 8, msg);
+            free(ij);
+            if (!rc && (rc = sl_npy_write(&out[1], "<f4", p.count, -1, p.sim, 4, msg)) != 0)
+                failed_path = a->output2;
+        } else {
+            sl_npz_member m[3] = {{"i", "<i8", p.count, -1, p.i, 8},
+                                  {"j", "<i8", p.count, -1, p.j, 8},
+                                  {"similarities", "<f4", p.count, -1, p.sim, 4}};
+            rc = sl_npz_write(&out[0], m, 3, msg);
+        }
         note("  %lld pairs with cosine >= %g\n", (long long)p.count, a->tau);
         sl_pairs_free(&p);
     } else {
@@ -377,20 +528,20 @@ static void run_job(const args *a)
                 (long long)cols);
         if ((st = sl_matrix(vx, vq, s, 0, &opt, &err)) != SL_OK)
             job_failed(&err, &x, &q);
-        rc = sl_npy_write(&out, "<f4", rows, cols, s, 4, msg);
+        rc = sl_npy_write(&out[0], "<f4", rows, cols, s, 4, msg);
         free(s);
     }
     if (rc != 0)
-        die(EXIT_JOB, "%s: %s", a->output, msg);
-    if (sl_out_commit(&out, msg) != 0)
+        die(EXIT_JOB, "%s: %s", failed_path, msg);
+    if (sl_out_commit_all(out, nout, msg) != 0)
         die(EXIT_JOB, "%s: %s", a->output, msg);
     note("  done: kernel %s, %d thread%s, %.3f s (prepare %.3f s)\n", stats.kernel, stats.threads,
          stats.threads == 1 ? "" : "s",
          stats.seconds_prepare + stats.seconds_compute + stats.seconds_finish,
          stats.seconds_prepare);
-    sl_unmap(&x.map);
+    unload(&x);
     if (a->queries)
-        sl_unmap(&q.map);
+        unload(&q);
 }
 
 /* ---- info ---- */
@@ -660,10 +811,18 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.cmd = cmd;
     a.limit = mem_available();
-    static const struct option lo[] = {
-        {"queries", 1, 0, 'q'}, {"output", 1, 0, 'o'},  {"tau", 1, 0, 't'},
-        {"kernel", 1, 0, 'K'},  {"threads", 1, 0, 'T'}, {"memory-limit", 1, 0, 'M'},
-        {"quiet", 0, 0, 'Q'},   {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    static const struct option lo[] = {{"queries", 1, 0, 'q'},
+                                       {"output", 1, 0, 'o'},
+                                       {"tau", 1, 0, 't'},
+                                       {"kernel", 1, 0, 'K'},
+                                       {"threads", 1, 0, 'T'},
+                                       {"memory-limit", 1, 0, 'M'},
+                                       {"quiet", 0, 0, 'Q'},
+                                       {"help", 0, 0, 'h'},
+                                       {"format", 1, 0, 'F'},
+                                       {"input-format", 1, 0, 'I'},
+                                       {0, 0, 0, 0}};
+    const char *format = NULL;
     int c;
     optind = 2;
     opterr = 0;
@@ -689,6 +848,19 @@ int main(int argc, char **argv)
         }
         case 'M': a.limit = parse_size(optarg); break;
         case 'Q': quiet = 1; break;
+        case 'F': format = optarg; break;
+        case 'I': {
+            a.in_format = IN_AUTO;
+            for (int f = IN_NPY; f <= IN_HDF5; f++)
+                if (!strcmp(optarg, fmt_names[f]))
+                    a.in_format = (in_fmt)f;
+            if (!strcmp(optarg, "h5"))
+                a.in_format = IN_HDF5;
+            if (a.in_format == IN_AUTO)
+                usage_error("--input-format '%s': unknown (npy, fvecs, bvecs, ivecs, hdf5)",
+                            optarg);
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return 0;
         case ':': usage_error("option %s needs a value", argv[optind - 1]);
         default: usage_error("unknown option '%s'", argv[optind - 1]);
@@ -717,6 +889,34 @@ int main(int argc, char **argv)
     } else if (a.have_tau) {
         usage_error("%s: --tau applies to join only", cmd);
     }
+    if (format) {
+        static const char *names[] = {"", "npz", "npy", "csv", "jsonl"};
+        for (int f = OUT_NPZ; f <= OUT_JSONL; f++)
+            if (!strcmp(format, names[f]))
+                a.format = (out_fmt)f;
+        if (a.format == OUT_DEFAULT)
+            usage_error("--format '%s': unknown (npz, npy, csv, jsonl)", format);
+        int ok = !strcmp(cmd, "join") || (!strcmp(cmd, "knn") && a.format <= OUT_NPY) ||
+                 (!strcmp(cmd, "matrix") && a.format == OUT_NPY);
+        if (!ok)
+            usage_error("%s: --format %s: %s writes %s", cmd, format, cmd,
+                        !strcmp(cmd, "knn") ? "npz or npy" : "npy only");
+    }
+    if (a.format == OUT_NPY && strcmp(cmd, "matrix")) {
+        /* OUT.npy gets the int64 indices (knn) or pairs (join); the float32
+         * similarities go to OUT.similarities.npy beside it. */
+        if (!strcmp(a.output, "-"))
+            usage_error("%s: --format npy writes two files; -o needs a file name, not -", cmd);
+        size_t len = strlen(a.output);
+        size_t stem = len >= 4 && !strcmp(a.output + len - 4, ".npy") ? len - 4 : len;
+        a.output2 = malloc(stem + 20);
+        if (!a.output2)
+            die(EXIT_JOB, "out of memory");
+        snprintf(a.output2, stem + 20, "%.*s.similarities.npy", (int)stem, a.output);
+        same_file_check(a.input, a.output2);
+        if (a.queries)
+            same_file_check(a.queries, a.output2);
+    }
     if (a.kernel) { /* an unknown kernel is a usage error, caught before any work */
         int found = !strcmp(a.kernel, "auto");
         for (int i = 0; i < sl_kernel_count() && !found; i++) {
@@ -730,5 +930,6 @@ int main(int argc, char **argv)
     }
     install_signals();
     run_job(&a);
+    free(a.output2);
     return 0;
 }

@@ -198,36 +198,60 @@ int sl_out_open(sl_out *o, const char *path, char *msg)
     return 0;
 }
 
-int sl_out_commit(sl_out *o, char *msg)
+/* Flush, sync and close; 0 or an errno. Leaves the temporary file in place. */
+static int finish(sl_out *o)
 {
-    int bad = 0, e = 0;
-    if (fflush(o->f) != 0 || ferror(o->f)) {
-        bad = 1;
+    int e = 0;
+    if (fflush(o->f) != 0 || ferror(o->f))
+        e = errno ? errno : EIO;
+    if (!e && !o->in_place && fsync(fileno(o->f)) != 0 && errno != EINVAL)
         e = errno;
-    }
-    if (!bad && !o->in_place && fsync(fileno(o->f)) != 0 && errno != EINVAL) {
-        bad = 1;
-        e = errno;
-    }
-    if (o->f != stdout && fclose(o->f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
+    if (o->f != stdout && fclose(o->f) != 0 && !e)
+        e = errno ? errno : EIO;
     o->f = NULL;
-    if (!bad && o->tmp && rename(o->tmp, o->path) != 0) {
-        bad = 1;
-        e = errno;
-    }
-    if (bad) {
-        snprintf(msg, SL_MSG, "write failed: %s", strerror(e ? e : EIO));
-        sl_out_abort(o);
-        return 1;
-    }
+    return e;
+}
+
+static void release(sl_out *o)
+{
     if (o->tmp)
         unpublish(o->tmp);
     free(o->tmp);
     free(o->path);
     o->tmp = o->path = NULL;
+}
+
+int sl_out_commit(sl_out *o, char *msg)
+{
+    return sl_out_commit_all(o, 1, msg);
+}
+
+int sl_out_commit_all(sl_out *o, int count, char *msg)
+{
+    int e = 0;
+    for (int i = 0; i < count; i++) {
+        int ei = finish(&o[i]);
+        if (ei && !e)
+            e = ei;
+    }
+    for (int i = 0; i < count && !e; i++)
+        if (o[i].tmp && rename(o[i].tmp, o[i].path) != 0) {
+            snprintf(msg, SL_MSG, "rename to %.180s failed: %s", o[i].path, strerror(errno));
+            /* Earlier renames stand; their temporary names are gone. */
+            for (int k = 0; k < i; k++)
+                release(&o[k]);
+            for (int k = i; k < count; k++)
+                sl_out_abort(&o[k]);
+            return 1;
+        }
+    if (e) {
+        snprintf(msg, SL_MSG, "write failed: %s", strerror(e));
+        for (int i = 0; i < count; i++)
+            sl_out_abort(&o[i]);
+        return 1;
+    }
+    for (int i = 0; i < count; i++)
+        release(&o[i]);
     return 0;
 }
 

@@ -29,6 +29,36 @@ typedef struct sl_array {
  * that the data the header promises is present; trailing bytes are an error. */
 int sl_npy_parse(const void *buf, size_t len, sl_array *out, char *msg);
 
+/* TEXMEX vector files: records of (int32 little-endian d, then d elements),
+ * elements float32 (.fvecs), uint8 (.bvecs) or int32 (.ivecs, used for
+ * ground-truth neighbour ids). Every record must have the same d >= 1 and the
+ * records must fill the buffer exactly. */
+typedef enum sl_vecs_kind { SL_FVECS = 0, SL_BVECS = 1, SL_IVECS = 2 } sl_vecs_kind;
+typedef struct sl_vecs {
+    sl_vecs_kind kind;
+    const unsigned char *base; /* the first record (the parsed buffer) */
+    int64_t n, d;
+    size_t record; /* bytes per record: 4 + d * element size */
+} sl_vecs;
+int sl_vecs_parse(const void *buf, size_t len, sl_vecs_kind kind, sl_vecs *out, char *msg);
+size_t sl_vecs_elem_size(sl_vecs_kind kind);
+const char *sl_vecs_name(sl_vecs_kind kind); /* ".fvecs" ... */
+
+/* .fvecs only: a zero-copy view (data at base + 4, row stride 4 + 4d bytes). */
+int sl_vecs_view(const sl_vecs *v, sl_view *out, char *msg);
+
+/* Any kind to a new C-order n x d array of float32 or float64 (free() it).
+ * uint8 fits float32 exactly; int32 fits float64 exactly (float32 only up
+ * to 2^24 in magnitude). */
+int sl_vecs_convert(const sl_vecs *v, sl_dtype to, void **data, char *msg);
+
+/* HDF5 files in the ann-benchmarks layout (datasets train, test, neighbors,
+ * distances), when built with libhdf5 (SL_HAVE_HDF5). Reads one 2-D float
+ * dataset into a new C-order buffer (*owned, free() it) described by *view.
+ * HDF5 needs a file, not memory, so there is no from-memory parser here. */
+int sl_hdf5_available(void);
+int sl_hdf5_read(const char *path, const char *dataset, sl_view *view, void **owned, char *msg);
+
 /* A file mapped read-only (or read into memory where mmap is impossible,
  * e.g. a pipe). */
 typedef struct sl_mapped {
@@ -79,6 +109,19 @@ typedef struct sl_npz_member {
     size_t elem;
 } sl_npz_member;
 int sl_npz_write(sl_out *o, const sl_npz_member *m, int count, char *msg);
+
+/* Pairs (i, j, similarity) as text: CSV with a header line "i,j,similarity",
+ * or JSON Lines {"i":..,"j":..,"similarity":..}; similarities with 9
+ * significant digits (enough to give back the same float32). */
+int sl_pairs_write_csv(sl_out *o, const int64_t *i, const int64_t *j, const float *s, int64_t count,
+                       char *msg);
+int sl_pairs_write_jsonl(sl_out *o, const int64_t *i, const int64_t *j, const float *s,
+                         int64_t count, char *msg);
+
+/* Commit several outputs together: all are flushed and synced first and
+ * renamed only if every one of them got that far; otherwise all are
+ * aborted. (A failure between two renames can still leave one renamed.) */
+int sl_out_commit_all(sl_out *o, int count, char *msg);
 
 uint32_t sl_crc32(uint32_t crc, const void *buf, size_t len);
 

@@ -158,6 +158,11 @@ int sl_npy_parse(const void *buf, size_t len, sl_array *out, char *msg)
     if (!have_descr || !have_order || !have_shape)
         return fail(msg, "malformed header (descr, fortran_order and shape are required)");
 
+    /* descr is echoed in messages, which are one line each: the file's
+     * bytes must not bring their own newlines (a fuzzer found this). */
+    for (char *ch = descr; *ch; ch++)
+        if (!isprint((unsigned char)*ch))
+            *ch = '?';
     sl_dtype dt;
     size_t item;
     int big = 0;
