@@ -452,12 +452,20 @@ static void run_job(const args *a)
     if (vq)
         note(", queries %s %lld x %lld %s", a->queries, (long long)vq->n, (long long)vq->d,
              dtype_name(vq->dtype));
-    note("\n  %s %.3g pair similarities, kernel %s; working memory %s, output %s%s%s\n",
+    /* A matrix bound for a regular file is written through a memory map: it
+     * needs disk, not memory. */
+    struct stat ost;
+    int mapped = op == 2 && a->output && strcmp(a->output, "-") &&
+                 (stat(a->output, &ost) != 0 || S_ISREG(ost.st_mode));
+    note("\n  %s %.3g pair similarities, kernel %s; working memory %s, output %s%s%s%s\n",
          vq ? "computing" : "computing (each pair once)", pr.pairs, kname ? kname : "auto",
          human((double)work, h1), op == 1 ? "grows with the pairs" : human(out_bytes, h2),
-         a->limit ? ", limit " : "", a->limit ? human((double)a->limit, h3) : "");
+         mapped ? " (on disk, through a memory map)" : "", a->limit ? ", limit " : "",
+         a->limit ? human((double)a->limit, h3) : "");
     /* Converted inputs are held in memory too; count them against the limit. */
     work += owned_bytes(&x) + owned_bytes(&q);
+    if (mapped)
+        out_bytes = 0;
     if (a->limit && (double)work + out_bytes > (double)a->limit)
         die(EXIT_JOB, "%s needs %s (working memory + output) but the memory limit is %s", a->cmd,
             human((double)work + out_bytes, h1), human((double)a->limit, h2));
@@ -522,14 +530,26 @@ static void run_job(const args *a)
         note("  %lld pairs with cosine >= %g\n", (long long)p.count, a->tau);
         sl_pairs_free(&p);
     } else {
-        float *s = malloc((size_t)rows * (size_t)cols * sizeof *s);
+        /* The matrix goes straight into a memory map of the output file: the
+         * kernel stores into the page cache, which the kernel writes back as
+         * it likes, so a matrix larger than RAM streams to disk. Pipes and
+         * devices cannot be mapped: there the matrix is built in memory. */
+        sl_npy_map map;
+        int how = sl_npy_map_open(&out[0], "<f4", rows, cols, 4, &map, msg);
+        if (how == 1)
+            die(EXIT_JOB, "%s: %s", a->output, msg);
+        float *s = how == 0 ? map.data : malloc((size_t)rows * (size_t)cols * sizeof *s);
         if (!s)
             die(EXIT_JOB, "out of memory for the %lld x %lld matrix", (long long)rows,
                 (long long)cols);
         if ((st = sl_matrix(vx, vq, s, 0, &opt, &err)) != SL_OK)
             job_failed(&err, &x, &q);
-        rc = sl_npy_write(&out[0], "<f4", rows, cols, s, 4, msg);
-        free(s);
+        if (how == 0) {
+            rc = sl_npy_map_close(&map, msg);
+        } else {
+            rc = sl_npy_write(&out[0], "<f4", rows, cols, s, 4, msg);
+            free(s);
+        }
     }
     if (rc != 0)
         die(EXIT_JOB, "%s: %s", failed_path, msg);

@@ -499,5 +499,30 @@ if np is not None:
         ),
     )
 
+# ---- a full disk: a 64 KiB tmpfs (root only), too small for the outputs ----
+small = os.path.join(TMP, "small")
+os.makedirs(small, exist_ok=True)
+mounted = (
+    os.geteuid() == 0
+    and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small], capture_output=True, check=False
+    ).returncode
+    == 0
+)
+if mounted:
+    big = write(
+        "big.npy", npy_bytes([[float((i * 7 + j) % 11) for j in range(4)] for i in range(300)])
+    )
+    for cmd in (["matrix", big], ["knn", big, "-k", "250"], ["join", big, "--tau", "-1"]):
+        out = os.path.join(small, "o.npy" if cmd[0] == "matrix" else "o.npz")
+        r = run(*cmd, "-o", out, "--quiet")
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        check(f"full disk {cmd[0]}: exit 1", r.returncode == 1, f"rc={r.returncode} {r.stderr!r}")
+        check(f"full disk {cmd[0]}: one line", len(lines) == 1, repr(r.stderr))
+        check(f"full disk {cmd[0]}: nothing left", os.listdir(small) == [], str(os.listdir(small)))
+    subprocess.run(["umount", small], check=False)
+else:
+    print("skipped: the full-disk checks need root to mount a small tmpfs")
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -96,6 +96,20 @@ void sl_out_abort_all(void); /* async-signal-safe: unlink every open temp file *
 size_t sl_npy_header(char *buf, size_t cap, const char *descr, int64_t rows, int64_t cols);
 
 /* Whole .npy files to an open sl_out. */
+/* A .npy of rows x cols elements written through a memory map: the header
+ * is written, the file's space reserved (so a full disk is an error here,
+ * never a SIGBUS later) and *data points at the mapped payload, which the
+ * caller fills; sl_npy_unmap flushes and unmaps it before sl_out_commit.
+ * Returns 1 with msg set on failure, 2 when o cannot be mapped (a pipe, a
+ * device, standard output): the caller then writes from memory instead. */
+typedef struct sl_npy_map {
+    void *base, *data;
+    size_t len;
+} sl_npy_map;
+int sl_npy_map_open(sl_out *o, const char *descr, int64_t rows, int64_t cols, size_t elem,
+                    sl_npy_map *m, char *msg);
+int sl_npy_map_close(sl_npy_map *m, char *msg);
+
 int sl_npy_write(sl_out *o, const char *descr, int64_t rows, int64_t cols, const void *data,
                  size_t elem, char *msg);
 

@@ -1,12 +1,17 @@
 /*
  * Writers: .npy, and .npz as NumPy reads it (a ZIP archive of .npy members,
  * stored uncompressed, with ZIP64 records once a size or offset passes
- * 4 GiB). Everything is written in one pass, so an output can be a pipe.
+ * 4 GiB). Everything is written in one pass, so an output can be a pipe;
+ * a big .npy can instead be written through a memory map of its file.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "io.h"
 
@@ -63,6 +68,54 @@ static int done(wr *w, char *msg)
         return 1;
     }
     return 0;
+}
+
+int sl_npy_map_open(sl_out *o, const char *descr, int64_t rows, int64_t cols, size_t elem,
+                    sl_npy_map *m, char *msg)
+{
+    memset(m, 0, sizeof *m);
+    if (o->in_place || !o->tmp)
+        return 2;
+    char head[256];
+    size_t h = sl_npy_header(head, sizeof head, descr, rows, cols);
+    if (!h)
+        return snprintf(msg, SL_MSG, "cannot format a .npy header"), 1;
+    size_t bytes = (size_t)rows * (size_t)cols * elem, len = h + bytes;
+    int fd = fileno(o->f);
+    if (fflush(o->f) != 0 || fd < 0)
+        return snprintf(msg, SL_MSG, "write failed: %s", strerror(errno)), 1;
+    int e = posix_fallocate(fd, 0, (off_t)len);
+    if (e == EOPNOTSUPP || e == EINVAL)
+        e = ftruncate(fd, (off_t)len) == 0 ? 0 : errno;
+    if (e)
+        return snprintf(msg, SL_MSG, "cannot reserve %zu bytes: %s", len, strerror(e)), 1;
+    if (pwrite(fd, head, h, 0) != (ssize_t)h)
+        return snprintf(msg, SL_MSG, "write failed: %s", strerror(errno)), 1;
+    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        return 2;
+    /* The FILE's position must agree with what is now in the file, so that
+     * closing it writes nothing more. */
+    if (fseeko(o->f, (off_t)len, SEEK_SET) != 0) {
+        munmap(base, len);
+        return snprintf(msg, SL_MSG, "seek failed: %s", strerror(errno)), 1;
+    }
+    m->base = base;
+    m->data = (char *)base + h;
+    m->len = len;
+    return 0;
+}
+
+int sl_npy_map_close(sl_npy_map *m, char *msg)
+{
+    if (!m->base)
+        return 0;
+    int rc = 0;
+    if (msync(m->base, m->len, MS_SYNC) != 0)
+        rc = 1, snprintf(msg, SL_MSG, "write failed: %s", strerror(errno));
+    munmap(m->base, m->len);
+    m->base = m->data = NULL;
+    return rc;
 }
 
 int sl_npy_write(sl_out *o, const char *descr, int64_t rows, int64_t cols, const void *data,
