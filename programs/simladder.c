@@ -172,6 +172,21 @@ static size_t parse_size(const char *s)
     return b >= 1.8e19 ? SIZE_MAX : (size_t)b;
 }
 
+/* This process's peak resident set (VmHWM: counted from exec, unlike
+ * getrusage, which also remembers the parent's image before exec). */
+static size_t peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %zu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024;
+}
+
 static size_t mem_available(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
@@ -555,10 +570,10 @@ static void run_job(const args *a)
         die(EXIT_JOB, "%s: %s", failed_path, msg);
     if (sl_out_commit_all(out, nout, msg) != 0)
         die(EXIT_JOB, "%s: %s", a->output, msg);
-    note("  done: kernel %s, %d thread%s, %.3f s (prepare %.3f s)\n", stats.kernel, stats.threads,
-         stats.threads == 1 ? "" : "s",
+    note("  done: kernel %s, %d thread%s, %.3f s (prepare %.3f s), peak memory %s\n", stats.kernel,
+         stats.threads, stats.threads == 1 ? "" : "s",
          stats.seconds_prepare + stats.seconds_compute + stats.seconds_finish,
-         stats.seconds_prepare);
+         stats.seconds_prepare, human((double)peak_rss(), h1));
     unload(&x);
     if (a->queries)
         unload(&q);
