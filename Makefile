@@ -4,6 +4,7 @@
 #   make          build everything (the CLI ends up at build/simladder)
 #   make test     the C tests: a plain build, then an ASan+UBSan build
 #   make climb    the ladder on the default workload (10,000 x 768)
+#   make rust     the Rust rung (PyO3 + rayon) -> ladder/simladder_rs.so
 #
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE  ?= cmake
@@ -13,7 +14,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench test test-plain test-sanitize test-clang climb bench format format-check clean
+.PHONY: all build venv venv-bench test test-plain test-sanitize test-clang climb bench format format-check clean rust
 
 all: build
 
@@ -57,6 +58,38 @@ climb: build
 
 bench: build
 	./build/simladder bench
+
+# The Rust rung: PyO3 + rayon, built offline against the crates Debian packages
+# (rust/.cargo/config.toml points crates-io at $(RUST_CRATES)). Installs cargo and
+# the crates with apt-get when they are missing; if that is impossible it says
+# why in one line and exits 0 without a .so (the climb then reports the rung as
+# unavailable). Debian's cargo is used even when a rustup toolchain comes first
+# on PATH: it is the toolchain those crates are packaged for.
+RUST_CARGO  ?= /usr/bin/cargo
+RUST_CRATES := /usr/share/cargo/registry
+RUST_SO     := ladder/simladder_rs.so
+RUST_PY     := $(if $(wildcard $(PY)),$(abspath $(PY)),python3)
+
+rust:
+	@have() { test -x $(RUST_CARGO) && ls -d $(RUST_CRATES)/pyo3-0.17.* $(RUST_CRATES)/rayon-1.* >/dev/null 2>&1; }; \
+	if ! have; then \
+	  echo "rust: installing cargo librust-pyo3-dev librust-rayon-dev with apt-get (log: rust/apt-install.log)"; \
+	  t0=$$(date +%s.%N); \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo librust-pyo3-dev librust-rayon-dev; } >rust/apt-install.log 2>&1; \
+	  echo "rust: apt-get took $$(echo "$$t0 $$(date +%s.%N)" | awk '{printf "%.1f", $$2 - $$1}') s"; \
+	fi; \
+	if ! have; then \
+	  rm -f $(RUST_SO); \
+	  echo "rust: rung unavailable: could not install Debian's cargo + pyo3 0.17 + rayon 1.x crates (apt-get needs root and a reachable mirror; see rust/apt-install.log)"; \
+	  exit 0; \
+	fi; \
+	echo "rust: $$($(RUST_CARGO) --version), $$($(dir $(RUST_CARGO))rustc --version), PYO3_PYTHON=$(RUST_PY)"; \
+	t0=$$(date +%s.%N); \
+	if ! (cd rust && PYO3_PYTHON=$(RUST_PY) $(RUST_CARGO) build --release --offline); then \
+	  rm -f $(RUST_SO); echo "rust: cargo build failed (errors above)"; exit 1; \
+	fi; \
+	mkdir -p ladder && cp rust/target/release/libsimladder_rs.so $(RUST_SO); \
+	echo "rust: built $(RUST_SO) in $$(echo "$$t0 $$(date +%s.%N)" | awk '{printf "%.1f", $$2 - $$1}') s"
 
 C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.c perf/*.c python/*.c)
 
