@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -260,6 +262,27 @@ def test_readonly_input_is_accepted():
     X = random_rows(10, 9, seed=6)
     X.flags.writeable = False
     np.testing.assert_allclose(rs.matrix(X), ref_matrix(X), rtol=0, atol=TOL)
+
+
+def test_gil_released_during_compute():
+    """While one thread is inside rs.matrix, another keeps running Python code:
+    its longest stall must be far shorter than the call."""
+    X = random_rows(1500, 768, seed=8)
+    took = []
+
+    def work():
+        t0 = time.perf_counter()
+        rs.matrix(X)
+        took.append(time.perf_counter() - t0)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    last, gap = time.perf_counter(), 0.0
+    while worker.is_alive():
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+    worker.join()
+    assert took and gap < 0.5 * took[0], (gap, took[0])
 
 
 # ---------------------------------------------------------------- real data
