@@ -5,6 +5,7 @@
 #   make test     the C tests: a plain build, then an ASan+UBSan build
 #   make climb    the ladder on the default workload (10,000 x 768)
 #   make fuzz     build the libFuzzer harnesses (clang) and run each for FUZZ_SECONDS
+#   make rust     the Rust rung (PyO3 + rayon) -> ladder/simladder_rs.so
 #
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE  ?= cmake
@@ -16,7 +17,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install -q --disable-pip-version-check -c python/constraints.txt
 
-.PHONY: all build venv venv-bench ladder-ext test-python peers perf-gate perf-record perf-baseline test test-plain test-sanitize test-clang climb bench fuzz test-fuzz format format-check clean
+.PHONY: all build venv venv-bench ladder-ext test-python peers perf-gate perf-record perf-baseline test test-plain test-sanitize test-clang climb bench fuzz test-fuzz format format-check clean rust
 
 all: build
 
@@ -62,9 +63,9 @@ test-clang:
 	cd build-clang && SL_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
 
 # The Python module and rungs against NumPy's float64, then lint.
-test-python: build $(VENV)/.bench ladder-ext
-	$(VENV)/bin/ruff check python tests/python tests/cli_check.py fuzz perf ladder
-	$(VENV)/bin/ruff format --check python tests/python tests/cli_check.py fuzz perf ladder
+test-python: build $(VENV)/.bench ladder-ext rust
+	$(VENV)/bin/ruff check python tests/python tests/cli_check.py fuzz perf ladder rust
+	$(VENV)/bin/ruff format --check python tests/python tests/cli_check.py fuzz perf ladder rust
 	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider -p no:benchmark
 
 # simladder against NumPy, faiss and hnswlib (Debian's builds and PyPI's), interleaved.
@@ -94,7 +95,7 @@ test-fuzz:
 test: format-check test-clang test-sanitize test-fuzz test-plain test-python
 
 # The ladder: Python rungs, C rungs and peers on 10,000 x 768; writes NOTES.md.
-climb: build $(VENV)/.bench ladder-ext
+climb: build $(VENV)/.bench ladder-ext rust
 	$(PY) perf/climb.py
 
 # Each fuzzer starts from its seed corpus and the regressions, writes what it
@@ -118,6 +119,38 @@ fuzz:
 
 bench: build
 	./build/simladder bench
+
+# The Rust rung: PyO3 + rayon, built offline against the crates Debian packages
+# (rust/.cargo/config.toml points crates-io at $(RUST_CRATES)). Installs cargo and
+# the crates with apt-get when they are missing; if that is impossible it says
+# why in one line and exits 0 without a .so (the climb then reports the rung as
+# unavailable). Debian's cargo is used even when a rustup toolchain comes first
+# on PATH: it is the toolchain those crates are packaged for.
+RUST_CARGO  ?= /usr/bin/cargo
+RUST_CRATES := /usr/share/cargo/registry
+RUST_SO     := ladder/simladder_rs.so
+RUST_PY     := $(if $(wildcard $(PY)),$(abspath $(PY)),python3)
+
+rust:
+	@have() { test -x $(RUST_CARGO) && ls -d $(RUST_CRATES)/pyo3-0.17.* $(RUST_CRATES)/rayon-1.* >/dev/null 2>&1; }; \
+	if ! have; then \
+	  echo "rust: installing cargo librust-pyo3-dev librust-rayon-dev with apt-get (log: rust/apt-install.log)"; \
+	  t0=$$(date +%s.%N); \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo librust-pyo3-dev librust-rayon-dev; } >rust/apt-install.log 2>&1; \
+	  echo "rust: apt-get took $$(echo "$$t0 $$(date +%s.%N)" | awk '{printf "%.1f", $$2 - $$1}') s"; \
+	fi; \
+	if ! have; then \
+	  rm -f $(RUST_SO); \
+	  echo "rust: rung unavailable: could not install Debian's cargo + pyo3 0.17 + rayon 1.x crates (apt-get needs root and a reachable mirror; see rust/apt-install.log)"; \
+	  exit 0; \
+	fi; \
+	echo "rust: $$($(RUST_CARGO) --version), $$($(dir $(RUST_CARGO))rustc --version), PYO3_PYTHON=$(RUST_PY)"; \
+	t0=$$(date +%s.%N); \
+	if ! (cd rust && PYO3_PYTHON=$(RUST_PY) $(RUST_CARGO) build --release --offline); then \
+	  rm -f $(RUST_SO); echo "rust: cargo build failed (errors above)"; exit 1; \
+	fi; \
+	mkdir -p ladder && cp rust/target/release/libsimladder_rs.so $(RUST_SO); \
+	echo "rust: built $(RUST_SO) in $$(echo "$$t0 $$(date +%s.%N)" | awk '{printf "%.1f", $$2 - $$1}') s"
 
 C_SOURCES = $(wildcard include/*.h src/*/*.[ch] programs/*.c tests/*.[ch] tests/emu/*.c fuzz/*.[ch] perf/*.c python/*.c)
 
