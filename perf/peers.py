@@ -7,7 +7,9 @@ Every contender runs in a long-lived worker process (build/sl_worker for the
 C library, perf/peer_worker.py for NumPy/faiss/hnswlib under each Python that
 has them: Debian's python3 packages and the .venv's PyPI wheels) and times its
 own work, so interpreter start-up and file reading never count. Rounds are
-interleaved (each round runs every contender once) and medians are reported.
+interleaved (each round runs every contender once, after half a second of
+quiet so that nobody's spinning threads are charged to the next) and medians
+are reported.
 The FMA peak is measured by the same run, on 1 and on all threads, at the
 start and at the end; a 2-thread peak well under twice the 1-thread one means
 another process held a core, and the run says so instead of reporting ratios
@@ -29,11 +31,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+SETTLE = 0.5  # seconds of quiet before each request
 
 
 class Worker:
@@ -51,6 +55,10 @@ class Worker:
         )
 
     def ask(self, req: dict | str) -> dict:
+        # Let the previous contender's idle threads go to sleep first: OpenBLAS
+        # and OpenMP workers spin for a while after a call, and a spinning
+        # thread on the other core would be charged to whoever runs next.
+        time.sleep(SETTLE)
         line = json.dumps(req) if self.json_requests else str(req)
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
