@@ -158,8 +158,30 @@ def reference_rows(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return xn[rows] @ xn.T
 
 
-def rss_kib() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def status_kib(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def peak_reset() -> int:
+    """Restart the peak-RSS count (Linux: writing 5 to clear_refs resets
+    VmHWM) and return the current RSS in KiB, the baseline for the peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return status_kib("VmRSS") or 0
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_kib() -> int:
+    return status_kib("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def run_worker(req: dict) -> dict:
@@ -170,14 +192,14 @@ def run_worker(req: dict) -> dict:
     p = rung.prepare(x)
     fn = rung.matrix if req["job"] == "matrix" else rung.knn
     args = (p,) if req["job"] == "matrix" else (p, req["k"])
-    base = rss_kib()
+    base = peak_reset()
     times, out = [], None
     for _ in range(req["repeats"]):
         out = None
         t0 = time.perf_counter()
         out = fn(*args)
         times.append(time.perf_counter() - t0)
-    peak = rss_kib() - base
+    peak = peak_kib() - base
     res = {"times": times, "n": n, "extra_rss_mib": peak / 1024}
     rows = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.int64))
     ref = reference_rows(x, rows)
