@@ -309,12 +309,24 @@ def machine_facts() -> dict:
         check=False,
     ).stdout.strip()
     versions = {"numpy": np.__version__, "simladder": simladder.__version__}
-    for mod in ("numba", "Cython", "faiss", "hnswlib", "sklearn", "simsimd", "matplotlib"):
+    from importlib import metadata
+
+    for dist in (
+        "numba",
+        "Cython",
+        "faiss-cpu",
+        "hnswlib",
+        "scikit-learn",
+        "simsimd",
+        "matplotlib",
+    ):
         try:
-            m = __import__(mod)
-            versions[mod] = getattr(m, "__version__", "?")
-        except Exception:  # noqa: BLE001
-            versions[mod] = "absent"
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "absent"
+    rust = ROOT / "rust" / "Cargo.toml"
+    if (ROOT / "ladder" / "simladder_rs.so").exists() and rust.exists():
+        versions["rust rung"] = "built (pyo3 0.17, rayon 1.6, Debian's crates)"
     facts["versions"] = versions
     return facts
 
