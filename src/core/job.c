@@ -36,6 +36,10 @@ typedef struct pair {
     float s;
 } pair;
 
+#ifndef SL_CHUNK_MAX
+#define SL_CHUNK_MAX 16
+#endif
+
 typedef struct task {
     int64_t i0, i1, j0, j1;
 } task;
@@ -292,15 +296,25 @@ static void worker(void *arg, int tid)
     job *jb = arg;
     tstate *ts = &jb->ts[tid];
     while (!atomic_load_explicit(&jb->stop, memory_order_relaxed)) {
-        int64_t t = atomic_fetch_add(&jb->next, 1);
-        if (t >= jb->ntasks)
+        /* Guided chunks: a thread claims several consecutive tiles (one row
+         * block's neighbours, so its packed rows and the column panels it
+         * streams stay its own) while much work remains, one at a time at
+         * the end so the threads finish together. */
+        int64_t left = jb->ntasks - atomic_load_explicit(&jb->next, memory_order_relaxed);
+        int64_t g = left / (8 * (int64_t)jb->nthreads);
+        g = g < 1 ? 1 : g > SL_CHUNK_MAX ? SL_CHUNK_MAX : g;
+        int64_t t0 = atomic_fetch_add(&jb->next, g);
+        if (t0 >= jb->ntasks)
             break;
-        run_task(ts, &jb->tasks[t]);
-        double w = task_work(jb, &jb->tasks[t]), old = atomic_load(&jb->done);
-        while (!atomic_compare_exchange_weak(&jb->done, &old, old + w))
-            ;
-        if (tid == 0)
-            report(jb, 0);
+        int64_t t1 = t0 + g < jb->ntasks ? t0 + g : jb->ntasks;
+        for (int64_t t = t0; t < t1; t++) {
+            run_task(ts, &jb->tasks[t]);
+            double w = task_work(jb, &jb->tasks[t]), old = atomic_load(&jb->done);
+            while (!atomic_compare_exchange_weak(&jb->done, &old, old + w))
+                ;
+            if (tid == 0)
+                report(jb, 0);
+        }
     }
 }
 
