@@ -129,7 +129,7 @@ bench: build
 RUST_CARGO  ?= /usr/bin/cargo
 RUST_CRATES := /usr/share/cargo/registry
 RUST_SO     := ladder/simladder_rs.so
-RUST_PY     := $(if $(wildcard $(PY)),$(abspath $(PY)),python3)
+RUST_PY      = $(if $(wildcard $(PY)),$(abspath $(PY)),python3)
 
 rust:
 	@have() { test -x $(RUST_CARGO) && ls -d $(RUST_CRATES)/pyo3-0.17.* $(RUST_CRATES)/rayon-1.* >/dev/null 2>&1; }; \
