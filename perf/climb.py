@@ -280,6 +280,8 @@ def climb_rung(rung, job: str, n_full: int, d: int, k: int, budget: float, data:
 
 # ---- the run ----
 
+from perf.notes import fmt_s  # noqa: E402 - ROOT is on sys.path from here on
+
 
 def machine_facts() -> dict:
     import simladder
@@ -329,16 +331,6 @@ def machine_facts() -> dict:
         versions["rust rung"] = "built (pyo3 0.17, rayon 1.6, Debian's crates)"
     facts["versions"] = versions
     return facts
-
-
-def fmt_s(t: float) -> str:
-    if t >= 3600:
-        return f"{t / 3600:.1f} h"
-    if t >= 60:
-        return f"{t / 60:.1f} min"
-    if t >= 1:
-        return f"{t:.2f} s"
-    return f"{t * 1000:.0f} ms"
 
 
 def main() -> int:

@@ -91,6 +91,19 @@ fail:
     return -1;
 }
 
+/* The job's operands: x, and y unless it is None (a self job). */
+static int operands_get(PyObject *ox, PyObject *oy, const char *yname, operand *x, operand *y)
+{
+    memset(y, 0, sizeof *y);
+    if (operand_get(ox, "X", x) < 0)
+        return -1;
+    if (oy != Py_None && operand_get(oy, yname, y) < 0) {
+        operand_release(x);
+        return -1;
+    }
+    return 0;
+}
+
 /* A writable C-contiguous output buffer of exactly `bytes` bytes. */
 static int out_get(PyObject *obj, const char *name, Py_ssize_t bytes, Py_buffer *b)
 {
@@ -196,13 +209,9 @@ static PyObject *py_matrix(PyObject *self, PyObject *args, PyObject *kw)
     call c;
     if (call_init(&c, kernel, threads, limit) < 0)
         return NULL;
-    operand x, y = {0};
-    if (operand_get(ox, "X", &x) < 0)
+    operand x, y;
+    if (operands_get(ox, oy, "Y", &x, &y) < 0)
         return NULL;
-    if (oy != Py_None && operand_get(oy, "Y", &y) < 0) {
-        operand_release(&x);
-        return NULL;
-    }
     int64_t m = oy != Py_None ? y.view.n : x.view.n;
     Py_buffer out;
     if (out_get(oout, "out", (Py_ssize_t)(x.view.n * m * 4), &out) < 0) {
@@ -238,13 +247,9 @@ static PyObject *py_knn(PyObject *self, PyObject *args, PyObject *kw)
     call c;
     if (call_init(&c, kernel, threads, limit) < 0)
         return NULL;
-    operand x, q = {0};
-    if (operand_get(ox, "X", &x) < 0)
+    operand x, q;
+    if (operands_get(ox, oq, "queries", &x, &q) < 0)
         return NULL;
-    if (oq != Py_None && operand_get(oq, "queries", &q) < 0) {
-        operand_release(&x);
-        return NULL;
-    }
     int64_t nq = oq != Py_None ? q.view.n : x.view.n;
     Py_buffer sims, idx;
     if (k < 1) {
@@ -295,13 +300,9 @@ static PyObject *py_join(PyObject *self, PyObject *args, PyObject *kw)
     call c;
     if (call_init(&c, kernel, threads, limit) < 0)
         return NULL;
-    operand x, y = {0};
-    if (operand_get(ox, "X", &x) < 0)
+    operand x, y;
+    if (operands_get(ox, oy, "Y", &x, &y) < 0)
         return NULL;
-    if (oy != Py_None && operand_get(oy, "Y", &y) < 0) {
-        operand_release(&x);
-        return NULL;
-    }
     sl_error e;
     sl_status st;
     sl_pairs p;
@@ -338,13 +339,9 @@ static PyObject *py_plan(PyObject *self, PyObject *args, PyObject *kw)
     call c;
     if (call_init(&c, kernel, threads, 0) < 0)
         return NULL;
-    operand x, y = {0};
-    if (operand_get(ox, "X", &x) < 0)
+    operand x, y;
+    if (operands_get(ox, oy, "Y", &x, &y) < 0)
         return NULL;
-    if (oy != Py_None && operand_get(oy, "Y", &y) < 0) {
-        operand_release(&x);
-        return NULL;
-    }
     size_t bytes = 0;
     sl_error e;
     sl_status st =
