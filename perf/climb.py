@@ -426,7 +426,9 @@ def main() -> int:
     }
     from perf import notes
 
-    notes.write(record, Path(a.notes), ROOT / "perf" / "climb.png")
+    out = Path(a.notes).resolve()
+    png = ROOT / "perf" / "climb.png" if out == ROOT / "NOTES.md" else out.with_suffix(".png")
+    notes.write(record, out, png)
     if not a.no_record and not a.quick:
         hist = ROOT / "perf" / "history"
         hist.mkdir(exist_ok=True)

@@ -187,6 +187,13 @@ def plot(rec: dict, path: Path) -> str:
     return f"![the ladder]({path.name})"
 
 
+def link(png: Path, notes: Path) -> str:
+    """The plot's path as NOTES.md must name it (relative to its folder)."""
+    import os
+
+    return os.path.relpath(png.resolve(), notes.resolve().parent)
+
+
 def write(rec: dict, notes: Path, png: Path) -> None:
     m = rec["machine"]
     w = rec["workload"]
@@ -223,7 +230,8 @@ def write(rec: dict, notes: Path, png: Path) -> None:
     ]
     tab, times = table(rec, "matrix")
     lines += tab
-    lines += ["", plot(rec, png), "", "### What each step shows", ""]
+    figure = plot(rec, png).replace(f"]({png.name})", f"]({link(png, notes)})")
+    lines += ["", figure, "", "### What each step shows", ""]
     lines += step_sentences(rec, times)
     lines += ["", "### The libraries people use instead", ""]
     lines += table(rec, "matrix", peers=True)[0]
