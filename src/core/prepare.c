@@ -56,7 +56,7 @@ size_t sl__prepare_bytes(const sl_view *v, int input)
 {
     size_t n = (size_t)v->n, d = (size_t)v->d;
     if (input == SL_IN_PANELS)
-        n = (n + SL_PANEL - 1) / SL_PANEL * SL_PANEL;
+        n = (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD;
     if (input == SL_IN_UNIT || input == SL_IN_PANELS)
         return sl__add(sl__mul(sl__mul(n, (size_t)unit_ld(v->d)), 4), 64);
     size_t bytes = borrowable(v) ? 0 : sl__mul(sl__mul(n, d), 4);
@@ -358,7 +358,8 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
 
     int unit = input == SL_IN_UNIT || input == SL_IN_PANELS;
     int64_t ld = unit ? unit_ld(d) : d;
-    int64_t nalloc = input == SL_IN_PANELS ? (n + SL_PANEL - 1) / SL_PANEL * SL_PANEL : n;
+    int64_t nalloc =
+        input == SL_IN_PANELS ? (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD : n;
     size_t rows_bytes = sl__mul(sl__mul((size_t)nalloc, (size_t)ld), 4);
     size_t norm_bytes = input == SL_IN_NORMS ? sl__mul((size_t)n, 4) : 0;
     char *mem = sl__alloc(sl__add(rows_bytes, norm_bytes));

@@ -9,12 +9,21 @@
 
 #include "kernels.h"
 
-#define C4_MR 6
-#define C4_NAME sl_c4_tile_avx2
+#define BLK_MR 6
+#define BLK_NP 1
+#define BLK_KC SL_C4_KC
+#define BLK_NAME sl_c4_tile_avx2
+#define BLK_SRC(op) ((const uint32_t *)(op)->rows)
+#define BLK_LDW(op) ((op)->ld)
+#define BLK_PACKW(w) (w)
 
-static inline void c4_ukr(int64_t kc, const float *a, const float *b, float *c, int64_t ldc,
-                          int first)
+typedef struct blk_side blk_side;
+
+static inline void blk_ukr(int64_t kc, const uint32_t *wa, const uint32_t *wb, int64_t pstride,
+                           float *c, int64_t ldc, int first, int last, const blk_side *side)
 {
+    (void)pstride, (void)last, (void)side;
+    const float *a = (const float *)wa, *b = (const float *)wb;
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     if (first) {
         c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
@@ -50,7 +59,7 @@ static inline void c4_ukr(int64_t kc, const float *a, const float *b, float *c, 
     _mm256_storeu_ps(c + 5 * ldc, c50), _mm256_storeu_ps(c + 5 * ldc + 8, c51);
 }
 
-#include "c4_blocked.h"
+#include "blocked.h"
 
 /* The FMA peak: 12 independent chains, as many as the micro-kernel keeps. */
 float sl_peak_fma_avx2(int64_t iters)

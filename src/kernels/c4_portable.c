@@ -6,12 +6,22 @@
  */
 #include "kernels.h"
 
-#define C4_MR 2
-#define C4_NAME sl_c4_tile_portable
+#define BLK_MR 2
+#define BLK_NP 1
+#define BLK_KC SL_C4_KC
+#define BLK_NAME sl_c4_tile_portable
+#define BLK_SRC(op) ((const uint32_t *)(op)->rows)
+#define BLK_LDW(op) ((op)->ld)
+#define BLK_PACKW(w) (w)
 
-static inline void c4_ukr(int64_t kc, const float *restrict a, const float *restrict b,
-                          float *restrict c, int64_t ldc, int first)
+typedef struct blk_side blk_side;
+
+static inline void blk_ukr(int64_t kc, const uint32_t *wa, const uint32_t *wb, int64_t pstride,
+                           float *restrict c, int64_t ldc, int first, int last,
+                           const blk_side *side)
 {
+    (void)pstride, (void)last, (void)side;
+    const float *restrict a = (const float *)wa, *restrict b = (const float *)wb;
     float acc[2][16];
     for (int ii = 0; ii < 2; ii++)
         for (int jj = 0; jj < 16; jj++)
@@ -25,10 +35,12 @@ static inline void c4_ukr(int64_t kc, const float *restrict a, const float *rest
             c[ii * ldc + jj] = acc[ii][jj];
 }
 
-#include "c4_blocked.h"
+#include "blocked.h"
 
+/* Every blocked kernel's scratch: the cache tag, the tile rows' finish
+ * quantities and their packed words (a float row is the widest there is). */
 size_t sl_c4_scratch(int64_t d)
 {
     int64_t ld = (d + 15) / 16 * 16;
-    return 64 + (size_t)C4_MC * (size_t)ld * sizeof(float);
+    return 64 + 2 * (size_t)(SL_C4_MC + 32) * 4 + (size_t)SL_C4_MC * (size_t)ld * 4;
 }

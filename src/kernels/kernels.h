@@ -50,6 +50,9 @@
 
 enum { SL_IN_RAW = 0, SL_IN_NORMS = 1, SL_IN_UNIT = 2, SL_IN_PANELS = 3 };
 #define SL_PANEL 16
+/* Panel operands hold zero rows up to a multiple of this (the widest
+ * register tile's columns), so a micro-kernel may read a whole tile's width. */
+#define SL_PANEL_PAD 32
 
 /* c4's cache blocking (see c4_blocked.h for the reasoning): tile rows,
  * tile columns, depth chunk. */
@@ -67,6 +70,13 @@ typedef struct sl_operand {
     int64_t n, d, ld;
     const float *rows;
     const float *norm;
+    /* Low-precision inputs (SL_IN_BF16, SL_IN_INT8, SL_IN_INT7), beside
+     * unit rows in `rows`: see the contract above. NULL otherwise. */
+    const uint32_t *lp;
+    int64_t lpld;
+    const float *lpscale;
+    const int32_t *lpcorr;
+    const float *lpnorm, *lpres;
 } sl_operand;
 
 typedef struct sl_tile {
