@@ -78,8 +78,12 @@ typedef struct sl_stats {
     double seconds_prepare;
     double seconds_compute; /* tiles + epilogues */
     double seconds_finish;  /* merge, sort */
-    int64_t candidates;     /* reduced-precision kernels: pairs re-scored in fp32 */
+    /* Reduced-precision kernels (c6, c7): pairs re-scored in fp32, the most
+     * re-scores any one row took part in, and the thread-seconds they cost
+     * (compare with seconds_compute * threads). */
+    int64_t candidates;
     int64_t candidates_max_row;
+    double seconds_rerank;
 } sl_stats;
 
 /* Options; a zeroed struct (or NULL) means: automatic kernel, all cores, no

@@ -35,7 +35,8 @@ int sl__run(int threads, void (*fn)(void *arg, int tid), void *arg);
 
 typedef struct sl_prepared {
     sl_operand op;
-    void *owned; /* freed by sl__prepared_free */
+    void *owned;    /* freed by sl__prepared_free */
+    void *owned_lp; /* the quantised panels, likewise */
 } sl_prepared;
 
 /* Checks the view's shape and fields (not its values). which: 0 x, 1 y/queries. */
@@ -47,6 +48,14 @@ size_t sl__prepare_bytes(const sl_view *v, int input);
 sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
                       sl_error *err);
 void sl__prepared_free(sl_prepared *p);
+
+/* ---- quantise: the reduced-precision panels (quantise.c) ---- */
+
+/* Words per row of the panels for a low-precision input kind. */
+int64_t sl__lp_words(int input, int64_t d);
+size_t sl__quantise_bytes(int64_t n, int64_t d, int input);
+/* From p's unit rows, build op.lp and the per-row quantities. */
+sl_status sl__quantise(sl_prepared *p, int input, int threads, sl_error *err);
 
 /* ---- top-k lists ---- */
 

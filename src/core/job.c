@@ -54,6 +54,12 @@ typedef struct tstate {
     sl_topk topk;
     pair *pairs;
     size_t npairs, cap;
+    /* reduced-precision kernels: the rows' lowered thresholds (knn), and
+     * what the re-score cost */
+    float *lthr;
+    int32_t *cand_row;
+    int64_t cand, timed;
+    uint64_t ticks;
 } tstate;
 
 typedef struct job {
@@ -62,6 +68,8 @@ typedef struct job {
     const sl_options *opt;
     sl_operand a, b; /* tile rows come from a, columns from b */
     int self, sym;
+    int lowp;      /* a reduced-precision kernel: bounded candidates, fp32 re-score */
+    float bound_c; /* the bound's constant part (docs/ACCURACY.md) */
     int64_t rows, cols;
     float *out; /* matrix */
     int64_t ldo;
@@ -252,6 +260,119 @@ static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc
     }
 }
 
+/* ---- the reduced-precision epilogues ----
+ *
+ * The tile holds s~, the similarity of the quantised rows. For the pair
+ * (i, j) the re-scored fp32 value f obeys |f - s~| <= e(i, j) =
+ * a_i r_j + r_i a_j + r_i r_j + C (a: |x~|, r: |x - x~|, C: bound_c; the
+ * derivation is in docs/ACCURACY.md), so a pair whose s~ + e falls below
+ * what it would have to beat cannot matter and is never re-scored. Per row
+ * the cheap test comes first, against thr - E with E the row's largest e
+ * over all columns, as one vector compare over the tile row; the pair's own
+ * e next; the fp32 dot of the two unit rows last. Every pair that could be
+ * in the result is re-scored, so the result is the fp32 one exactly. */
+
+/* The largest e(r, .) against any row of the other operand o. */
+static inline float row_bound(const job *jb, const sl_operand *own, int64_t r, const sl_operand *o)
+{
+    return own->lpnorm[r] * o->lpmax_res + own->lpres[r] * o->lpmax_norm +
+           own->lpres[r] * o->lpmax_res + jb->bound_c;
+}
+
+static inline float pair_bound(const job *jb, int64_t i, int64_t j)
+{
+    const sl_operand *a = &jb->a, *b = &jb->b;
+    return a->lpnorm[i] * b->lpres[j] + a->lpres[i] * b->lpnorm[j] + a->lpres[i] * b->lpres[j] +
+           jb->bound_c;
+}
+
+static inline uint64_t ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    return (uint64_t)(sl__now() * 1e9);
+#endif
+}
+
+/* The fp32 value of (i, j). One re-score in 8 is timed (reading the clock
+ * costs about as much as a short dot), and the job scales the sum. */
+static inline float rescore(tstate *ts, int64_t i, int64_t j)
+{
+    const job *jb = ts->job;
+    const float *x = jb->a.rows + i * jb->a.ld, *y = jb->b.rows + j * jb->b.ld;
+    ts->cand++;
+    if (ts->cand & 7)
+        return jb->kern->rescore(x, y, jb->a.ld);
+    uint64_t t0 = ticks();
+    float f = jb->kern->rescore(x, y, jb->a.ld);
+    ts->ticks += ticks() - t0;
+    ts->timed++;
+    return f;
+}
+
+static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
+{
+    job *jb = ts->job;
+    sl_topk *tk = &ts->topk;
+    float *thr = tk->thr, *lthr = ts->lthr;
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        const float *row = c + (i - t->i0) * ldc - t->j0;
+        int64_t j = t->j0;
+        if (jb->sym && j <= i)
+            j = i + 1;
+        float lt = lthr[i];
+        for (j = next_hit(row, lthr, lt, j, t->j1, jb->sym); j < t->j1;
+             j = next_hit(row, lthr, lt, j + 1, t->j1, jb->sym)) {
+            float up = row[j] + pair_bound(jb, i, j);
+            int for_i = up >= thr[i] && !(jb->self && j == i);
+            int for_j = jb->sym && up >= thr[j];
+            if (!for_i && !for_j)
+                continue;
+            float f = rescore(ts, i, j);
+            ts->cand_row[i]++;
+            if (jb->sym)
+                ts->cand_row[j]++;
+            if (for_i && f >= thr[i]) {
+                sl__topk_push(tk, i, f, j);
+                lt = lthr[i] = thr[i] - row_bound(jb, &jb->a, i, &jb->b);
+            }
+            if (for_j && f >= thr[j]) {
+                sl__topk_push(tk, j, f, i);
+                lthr[j] = thr[j] - row_bound(jb, &jb->b, j, &jb->a);
+            }
+        }
+    }
+}
+
+static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
+{
+    job *jb = ts->job;
+    float tau = jb->tau;
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        const float *row = c + (i - t->i0) * ldc - t->j0;
+        int64_t j = t->j0;
+        if (jb->self && j <= i)
+            j = i + 1;
+        float lt = tau - row_bound(jb, &jb->a, i, &jb->b);
+        for (j = next_hit(row, NULL, lt, j, t->j1, 0); j < t->j1;
+             j = next_hit(row, NULL, lt, j + 1, t->j1, 0)) {
+            if (row[j] + pair_bound(jb, i, j) < tau)
+                continue;
+            float f = rescore(ts, i, j);
+            ts->cand_row[i]++;
+            if (f < tau)
+                continue;
+            if (ts->npairs == ts->cap && !grow_pairs(ts))
+                return;
+            pair *p = &ts->pairs[ts->npairs++];
+            p->i = i;
+            p->j = j;
+            p->s = f;
+        }
+    }
+}
+
 /* ---- the parallel part ---- */
 
 static void run_task(tstate *ts, const task *t)
@@ -264,9 +385,9 @@ static void run_task(tstate *ts, const task *t)
     if (jb->op == OP_MATRIX)
         epilogue_matrix(jb, t, tile.c, tile.ldc);
     else if (jb->op == OP_KNN)
-        epilogue_knn(ts, t, tile.c, tile.ldc);
+        (jb->lowp ? epilogue_knn_lp : epilogue_knn)(ts, t, tile.c, tile.ldc);
     else
-        epilogue_join(ts, t, tile.c, tile.ldc);
+        (jb->lowp ? epilogue_join_lp : epilogue_join)(ts, t, tile.c, tile.ldc);
 }
 
 static double task_work(const job *jb, const task *t)
@@ -359,6 +480,8 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
         C = jb->cols;
     per = sl__add(per, sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4));
     b = sl__add(b, sl__mul(T, sl__add(per, 128)));
+    if (jb->lowp) /* lowered thresholds and candidate counts per row */
+        b = sl__add(b, sl__mul(T, sl__mul(rows, 8)));
     if (jb->op == OP_KNN) {
         b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
         b = sl__add(b, sl__mul(T - 1, sl__mul(sl__mul(rows, (size_t)jb->k), 12)));
@@ -387,6 +510,19 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, cons
         name = getenv("SL_KERNEL");
     if ((st = sl__kernel_resolve(name, opt ? opt->isa : NULL, &jb->kern, err)) != SL_OK)
         return st;
+    if (SL_IN_LOWP(jb->kern->input)) {
+        /* A matrix has no candidates to filter: every entry must be exact,
+         * so the reduced-precision rungs hand it to their fp32 kernel. */
+        if (op == OP_MATRIX && (st = sl__kernel_resolve(jb->kern->fp32, opt ? opt->isa : NULL,
+                                                        &jb->kern, err)) != SL_OK)
+            return st;
+        if (SL_IN_LOWP(jb->kern->input) && x->d > 65536)
+            return sl__fail(err, SL_EINVAL,
+                            "kernel %s: d = %lld is more than its integer sums hold exactly "
+                            "(65,536); use c5",
+                            jb->kern->name, (long long)x->d);
+        jb->lowp = SL_IN_LOWP(jb->kern->input);
+    }
     jb->self = y == NULL;
     jb->sym = jb->self && jb->kern->symmetric;
     /* knn's rows are the queries; matrix and join rows are x. */
@@ -463,13 +599,54 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
         }
         if (!(ts->tile = sl__alloc(sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4))))
             return sl__fail(err, SL_ENOMEM, "out of memory for tile buffers");
+        if (jb->lowp) {
+            ts->lthr = sl__alloc(sl__mul((size_t)jb->rows, 4));
+            ts->cand_row = sl__alloc(sl__mul((size_t)jb->rows, 4));
+            if (!ts->lthr || !ts->cand_row)
+                return sl__fail(err, SL_ENOMEM, "out of memory for candidate counts");
+            for (int64_t r = 0; r < jb->rows; r++)
+                ts->lthr[r] = -INFINITY;
+            memset(ts->cand_row, 0, (size_t)jb->rows * 4);
+        }
+    }
+    if (jb->lowp) {
+        /* The re-score's own error and the kernel's accumulation error,
+         * both within sl_error_bound(d) per unit of |x~| |y~|, and 1e-6 for
+         * the float32 evaluation of the bound itself (docs/ACCURACY.md). */
+        double A = (double)jb->a.lpmax_norm * jb->b.lpmax_norm;
+        jb->bound_c = (float)(sl_error_bound(jb->a.d) * (1.0 + A) + 1e-6);
     }
     return SL_OK;
+}
+
+/* Candidates re-scored, the most any row had, and the thread-seconds the
+ * re-scores took (the timed share scaled up; ticks converted at the rate
+ * they ran at during the compute). */
+static void lowp_stats(job *jb, sl_stats *s, double t0, uint64_t tick0)
+{
+    double secs = sl__now() - t0, rate = (double)(ticks() - tick0) / (secs > 0 ? secs : 1);
+    int64_t cand = 0, timed = 0, most = 0;
+    uint64_t tk = 0;
+    for (int t = 0; t < jb->nthreads; t++) {
+        cand += jb->ts[t].cand;
+        timed += jb->ts[t].timed;
+        tk += jb->ts[t].ticks;
+    }
+    for (int64_t r = 0; r < jb->rows; r++) {
+        int64_t c = 0;
+        for (int t = 0; t < jb->nthreads; t++)
+            c += jb->ts[t].cand_row[r];
+        most = c > most ? c : most;
+    }
+    s->candidates = cand;
+    s->candidates_max_row = most;
+    s->seconds_rerank = timed && rate > 0 ? (double)tk / rate * ((double)cand / (double)timed) : 0;
 }
 
 static sl_status compute(job *jb, sl_error *err)
 {
     double t0 = sl__now();
+    uint64_t t_tick = ticks();
     sl__run(jb->nthreads, worker, jb);
     if (jb->status == SL_OK)
         report(jb, 1);
@@ -479,6 +656,8 @@ static sl_status compute(job *jb, sl_error *err)
         s->threads = jb->nthreads;
         s->memory_planned = jb->planned;
         s->seconds_compute = sl__now() - t0;
+        if (jb->lowp)
+            lowp_stats(jb, s, t0, t_tick);
     }
     if (jb->status != SL_OK)
         return sl__fail(err, jb->status, "%s", jb->message);
@@ -505,6 +684,8 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
             }
             sl__free(ts->topk.count);
             sl__free(ts->topk.thr);
+            sl__free(ts->lthr);
+            sl__free(ts->cand_row);
         }
         free(jb->ts);
     }

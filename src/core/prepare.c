@@ -54,6 +54,8 @@ static int borrowable(const sl_view *v)
 
 size_t sl__prepare_bytes(const sl_view *v, int input)
 {
+    if (SL_IN_LOWP(input)) /* unit rows for the re-score, and the quantised panels */
+        return sl__add(sl__prepare_bytes(v, SL_IN_UNIT), sl__quantise_bytes(v->n, v->d, input));
     size_t n = (size_t)v->n, d = (size_t)v->d;
     if (input == SL_IN_PANELS)
         n = (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD;
@@ -325,6 +327,12 @@ static void fill_worker(void *arg, int tid)
 sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
                       sl_error *err)
 {
+    if (SL_IN_LOWP(input)) {
+        sl_status st = sl__prepare(v, SL_IN_UNIT, which, threads, p, err);
+        if (st == SL_OK && (st = sl__quantise(p, input, threads, err)) != SL_OK)
+            sl__prepared_free(p);
+        return st;
+    }
     memset(p, 0, sizeof *p);
     int64_t n = v->n, d = v->d;
     p->op.n = n;
@@ -397,5 +405,7 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
 void sl__prepared_free(sl_prepared *p)
 {
     sl__free(p->owned);
+    sl__free(p->owned_lp);
     p->owned = NULL;
+    p->owned_lp = NULL;
 }

@@ -13,8 +13,12 @@
 /* The test-only build of tests/emu/: the AVX-512 kernels are compiled
  * against SIMDe, which emulates them with AVX2, so AVX2 is all they need. */
 #define AVX512 AVX2
+#define AVX512BF16 AVX2
+#define AVX512VNNI AVX2
 #else
 #define AVX512 (SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ | SL_CPU_FMA)
+#define AVX512BF16 (AVX512 | SL_CPU_AVX512BF16)
+#define AVX512VNNI (AVX512 | SL_CPU_AVX512VNNI)
 #endif
 
 /* The pair-at-a-time rungs take row strips: few rows against many columns,
@@ -24,39 +28,51 @@
  * panel) by 256 columns, so that the tile (96 KiB) and the packed rows
  * (96 x d floats) share L2; see src/kernels/c4_blocked.h. */
 #define BLOCK SL_C4_MC, SL_C4_NC
+/* fp32 kernels re-score nothing and do their own matrix jobs. */
+#define FP32 NULL, NULL
 
 const sl_kernel sl__kernels[] = {
     {"ref", "ref", "float64 oracle, per pair, from the definition", 0, SL_IN_RAW, 0, 0, 0, STRIP,
-     sl_ref_tile, NULL},
+     sl_ref_tile, NULL, FP32},
     {"c0", "c0", "naive C: norms recomputed for every pair, full square", 0, SL_IN_RAW, 0, 0, 1,
-     STRIP, sl_c0_tile, NULL},
+     STRIP, sl_c0_tile, NULL, FP32},
     {"c1", "c1", "norms once, each pair once (symmetry)", 0, SL_IN_NORMS, 1, 0, 2, STRIP,
-     sl_c1_tile, NULL},
+     sl_c1_tile, NULL, FP32},
 #if defined(__x86_64__)
     {"c2-sse2", "c2", "unit rows, restrict, compiler-vectorised (baseline x86-64)", SL_CPU_SSE2,
-     SL_IN_UNIT, 1, 0, 3, STRIP, sl_c2_tile_sse2, NULL},
+     SL_IN_UNIT, 1, 0, 3, STRIP, sl_c2_tile_sse2, NULL, FP32},
     {"c2-avx2", "c2", "unit rows, restrict, compiler-vectorised (built for AVX2+FMA)", AVX2,
-     SL_IN_UNIT, 1, 0, 4, STRIP, sl_c2_tile_avx2, NULL},
+     SL_IN_UNIT, 1, 0, 4, STRIP, sl_c2_tile_avx2, NULL, FP32},
     {"c3-avx2", "c3", "explicit AVX2 dot, 4 accumulators, one pair at a time", AVX2, SL_IN_UNIT, 1,
-     0, 5, STRIP, sl_c3_tile_avx2, NULL},
+     0, 5, STRIP, sl_c3_tile_avx2, NULL, FP32},
     {"c3-avx512", "c3", "explicit AVX-512 dot, 4 accumulators, one pair at a time", AVX512,
-     SL_IN_UNIT, 1, 0, 6, STRIP, sl_c3_tile_avx512, NULL},
+     SL_IN_UNIT, 1, 0, 6, STRIP, sl_c3_tile_avx512, NULL, FP32},
 #endif
     {"c4-portable", "c4", "packed panels, 2x16 register tile in plain C, cache blocking", 0,
-     SL_IN_PANELS, 1, 0, 7, BLOCK, sl_c4_tile_portable, sl_c4_scratch},
+     SL_IN_PANELS, 1, 0, 7, BLOCK, sl_c4_tile_portable, sl_c4_scratch, FP32},
 #if defined(__x86_64__)
     {"c4-avx2", "c4", "packed panels, 6x16 AVX2 register tile, cache blocking", AVX2, SL_IN_PANELS,
-     1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
+     1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch, FP32},
     {"c4-avx512", "c4", "packed panels, 24x16 AVX-512 register tile, cache blocking", AVX512,
-     SL_IN_PANELS, 1, 0, 9, BLOCK, sl_c4_tile_avx512, sl_c4_scratch},
+     SL_IN_PANELS, 1, 0, 9, BLOCK, sl_c4_tile_avx512, sl_c4_scratch, FP32},
 #endif
     {"c5-portable", "c5", "c4-portable on every core, tiles balanced over the triangle", 0,
-     SL_IN_PANELS, 1, 1, 10, BLOCK, sl_c4_tile_portable, sl_c4_scratch},
+     SL_IN_PANELS, 1, 1, 10, BLOCK, sl_c4_tile_portable, sl_c4_scratch, FP32},
 #if defined(__x86_64__)
     {"c5-avx2", "c5", "c4-avx2 on every core, tiles balanced over the triangle", AVX2, SL_IN_PANELS,
-     1, 1, 11, BLOCK, sl_c4_tile_avx2, sl_c4_scratch},
+     1, 1, 11, BLOCK, sl_c4_tile_avx2, sl_c4_scratch, FP32},
     {"c5-avx512", "c5", "c4-avx512 on every core, tiles balanced over the triangle", AVX512,
-     SL_IN_PANELS, 1, 1, 12, BLOCK, sl_c4_tile_avx512, sl_c4_scratch},
+     SL_IN_PANELS, 1, 1, 12, BLOCK, sl_c4_tile_avx512, sl_c4_scratch, FP32},
+    /* The reduced-precision rungs: threaded like c5; candidates within the
+     * proven bound are re-scored in fp32 (docs/ACCURACY.md). */
+    {"c6-avx512", "c6", "bf16 panels, 12x32 vdpbf16ps tile, fp32 re-score of bounded candidates",
+     AVX512BF16, SL_IN_BF16, 1, 1, 13, BLOCK, sl_c6_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
+     "c5-avx512"},
+    {"c7-avx2", "c7", "int7 panels, 4x16 vpmaddubsw tile, fp32 re-score of bounded candidates",
+     AVX2, SL_IN_INT7, 1, 1, 14, BLOCK, sl_c7_tile_avx2, sl_c4_scratch, sl_dot_f32_avx2, "c5-avx2"},
+    {"c7-avx512", "c7", "int8 panels, 12x32 vpdpbusd tile, fp32 re-score of bounded candidates",
+     AVX512VNNI, SL_IN_INT8, 1, 1, 15, BLOCK, sl_c7_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
+     "c5-avx512"},
 #endif
 };
 const int sl__nkernels = (int)(sizeof sl__kernels / sizeof sl__kernels[0]);
@@ -90,6 +106,10 @@ static const sl_kernel *best(const char *rung, unsigned f)
         if ((k->needs & f) != k->needs)
             continue;
         if (rung ? strcmp(k->rung, rung) != 0 : k->rank == 0)
+            continue;
+        /* Plain auto is fp32; whether a reduced-precision rung pays off
+         * depends on the data, which the job layer judges (job.c). */
+        if (!rung && SL_IN_LOWP(k->input))
             continue;
         if (!b || k->rank > b->rank)
             b = k;

@@ -60,6 +60,10 @@
 #endif
 #define BLK_NR (BLK_NP * SL_PANEL)
 
+/* X(r) for the rows of a 12-row register tile, which the micro-kernels
+ * spell out so that every accumulator is a named register. */
+#define BLK_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
 /* What the scratch holds: which rows are packed, then (64 bytes in) the
  * rows' finish quantities and their packed words. */
 typedef struct blk_cache {
@@ -72,6 +76,10 @@ typedef struct blk_side {
     const int32_t *rcorr; /* BLK_MR tile rows: int8 offset correction */
     const float *cscale;  /* BLK_NR columns: int8 scale */
 } blk_side;
+
+/* Defined by the including file, before or after this header. */
+static inline void blk_ukr(int64_t kw, const uint32_t *a, const uint32_t *b, int64_t pstride,
+                           float *c, int64_t ldc, int first, int last, const blk_side *s);
 
 /* Gather rows [i0, i0 + rows) of a panel operand into MR-row micro-panels,
  * chunk by chunk of the depth: chunk pc holds every micro-panel's slice

@@ -38,3 +38,9 @@ void sl_c3_tile_avx2(const sl_tile *t)
 {
     sl__unit_tile(t, dot_avx2);
 }
+
+/* The re-score of the reduced-precision rungs (c6, c7). */
+float sl_dot_f32_avx2(const float *a, const float *b, int64_t ld)
+{
+    return dot_avx2(a, b, ld);
+}

@@ -40,3 +40,9 @@ void sl_c3_tile_avx512(const sl_tile *t)
 {
     sl__unit_tile(t, dot_avx512);
 }
+
+/* The re-score of the reduced-precision rungs (c6, c7). */
+float sl_dot_f32_avx512(const float *a, const float *b, int64_t ld)
+{
+    return dot_avx512(a, b, ld);
+}

@@ -26,10 +26,7 @@
 #define BLK_LDW(op) ((op)->ld)
 #define BLK_PACKW(w) (w)
 
-typedef struct blk_side blk_side;
-
 /* The 12 rows' accumulators: row r, columns 0-15 (x) and 16-31 (y). */
-#define C4_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define C4_DECL(r) __m512 x##r, y##r;
 #define C4_ZERO(r) x##r = _mm512_setzero_ps(), y##r = _mm512_setzero_ps();
 #define C4_LOAD(r) x##r = _mm512_loadu_ps(c + r * ldc), y##r = _mm512_loadu_ps(c + r * ldc + 16);
@@ -41,26 +38,26 @@ typedef struct blk_side blk_side;
     }
 #define C4_STORE(r) _mm512_storeu_ps(c + r * ldc, x##r), _mm512_storeu_ps(c + r * ldc + 16, y##r);
 
+#include "blocked.h"
+
 static inline void blk_ukr(int64_t kw, const uint32_t *a, const uint32_t *b, int64_t pstride,
                            float *c, int64_t ldc, int first, int last, const blk_side *side)
 {
     (void)last;
     (void)side;
     const float *fa = (const float *)a, *fb = (const float *)b;
-    C4_ROWS(C4_DECL)
+    BLK_ROWS12(C4_DECL)
     if (first) {
-        C4_ROWS(C4_ZERO)
+        BLK_ROWS12(C4_ZERO)
     } else {
-        C4_ROWS(C4_LOAD)
+        BLK_ROWS12(C4_LOAD)
     }
     for (int64_t k = 0; k < kw; k++, fa += 12, fb += 16) {
         __m512 b0 = _mm512_load_ps(fb), b1 = _mm512_load_ps(fb + pstride);
-        C4_ROWS(C4_STEP)
+        BLK_ROWS12(C4_STEP)
     }
-    C4_ROWS(C4_STORE)
+    BLK_ROWS12(C4_STORE)
 }
-
-#include "blocked.h"
 
 float sl_peak_fma_avx512(int64_t iters)
 {

@@ -22,6 +22,25 @@
  *               multiple of 16; rows past n and columns past d are zero. One
  *               panel is the vector side of a micro-kernel as it stands: for
  *               each k, SL_PANEL consecutive floats (one 64-byte line).
+ *               Rows past n are zero up to a multiple of SL_PANEL_PAD.
+ *   SL_IN_BF16, SL_IN_INT8, SL_IN_INT7 (the reduced-precision rungs):
+ *               rows: unit rows as SL_IN_UNIT (the fp32 re-score reads
+ *               them), and lp: each unit row x quantised to x~, in panels
+ *               of 32-bit words laid out as SL_IN_PANELS lays out floats
+ *               (word w of row r at lp[(r / 16) * 16 * lpld + w * 16 +
+ *               r % 16], lpld words per row, a multiple of 16, rows past n
+ *               zero up to SL_PANEL_PAD). A word holds consecutive depth:
+ *               2 bf16 (element 2w in the low half) or 4 int8 q (element 4w
+ *               in the low byte). bf16: x~ = bf16(x), rounded to nearest.
+ *               int8/int7: x~ = lpscale[r] * q, q in [-L, L] with L = 127 or
+ *               63, and lpcorr[r] = off * sum(q) with off = 128 or 64: the
+ *               kernels turn the column side's q into unsigned q + off and
+ *               take lpcorr of the row side off again. lpnorm[r] >= |x~| and
+ *               lpres[r] >= |x - x~|, computed in float64, rounded up;
+ *               lpmax_norm, lpmax_res: their largest values.
+ *               A kernel writes s~ = x~.y~ as float32 (its own rounding
+ *               bounded in docs/ACCURACY.md), not the cosine: the job layer
+ *               bounds |s~ - cos| and re-scores in fp32 what could matter.
  *
  * Self jobs. When the job is a self job and the kernel is `symmetric`, the
  * job layer asks only for tiles with j0 >= i0 and sets `upper`: the kernel
@@ -48,7 +67,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { SL_IN_RAW = 0, SL_IN_NORMS = 1, SL_IN_UNIT = 2, SL_IN_PANELS = 3 };
+enum {
+    SL_IN_RAW = 0,
+    SL_IN_NORMS = 1,
+    SL_IN_UNIT = 2,
+    SL_IN_PANELS = 3,
+    SL_IN_BF16 = 4,
+    SL_IN_INT8 = 5,
+    SL_IN_INT7 = 6
+};
+#define SL_IN_LOWP(in) ((in) >= SL_IN_BF16)
 #define SL_PANEL 16
 /* Panel operands hold zero rows up to a multiple of this (the widest
  * register tile's columns), so a micro-kernel may read a whole tile's width. */
@@ -77,6 +105,7 @@ typedef struct sl_operand {
     const float *lpscale;
     const int32_t *lpcorr;
     const float *lpnorm, *lpres;
+    float lpmax_norm, lpmax_res;
 } sl_operand;
 
 typedef struct sl_tile {
@@ -108,17 +137,24 @@ static inline void sl__unit_tile(const sl_tile *t, sl_dot_fn *dot)
 }
 
 /* ---- the rungs ---- */
-sl_tile_fn sl_ref_tile;         /* float64 oracle, per pair, never optimised */
-sl_tile_fn sl_c0_tile;          /* naive: norms recomputed for every pair */
-sl_tile_fn sl_c1_tile;          /* norms once, symmetry */
-sl_tile_fn sl_c2_tile_sse2;     /* unit rows, restrict, auto-vectorised */
-sl_tile_fn sl_c2_tile_avx2;     /* the same source, built for AVX2 + FMA */
-sl_tile_fn sl_c3_tile_avx2;     /* explicit AVX2 dot, four accumulators */
-sl_tile_fn sl_c3_tile_avx512;   /* explicit AVX-512 dot, four accumulators */
-sl_tile_fn sl_c4_tile_portable; /* blocked, register-tiled 2 x 16, plain C */
-sl_tile_fn sl_c4_tile_avx2;     /* blocked, register-tiled 6 x 16 */
-sl_tile_fn sl_c4_tile_avx512;   /* blocked, register-tiled 24 x 16 */
-size_t sl_c4_scratch(int64_t d);
+sl_tile_fn sl_ref_tile;          /* float64 oracle, per pair, never optimised */
+sl_tile_fn sl_c0_tile;           /* naive: norms recomputed for every pair */
+sl_tile_fn sl_c1_tile;           /* norms once, symmetry */
+sl_tile_fn sl_c2_tile_sse2;      /* unit rows, restrict, auto-vectorised */
+sl_tile_fn sl_c2_tile_avx2;      /* the same source, built for AVX2 + FMA */
+sl_tile_fn sl_c3_tile_avx2;      /* explicit AVX2 dot, four accumulators */
+sl_tile_fn sl_c3_tile_avx512;    /* explicit AVX-512 dot, four accumulators */
+sl_tile_fn sl_c4_tile_portable;  /* blocked, register-tiled 2 x 16, plain C */
+sl_tile_fn sl_c4_tile_avx2;      /* blocked, register-tiled 6 x 16 */
+sl_tile_fn sl_c4_tile_avx512;    /* blocked, register-tiled 24 x 16 */
+size_t sl_c4_scratch(int64_t d); /* every blocked kernel's scratch */
+sl_tile_fn sl_c6_tile_avx512;    /* bf16 words, 12 x 32, vdpbf16ps */
+sl_tile_fn sl_c7_tile_avx512;    /* int8 words, 12 x 32, vpdpbusd */
+sl_tile_fn sl_c7_tile_avx2;      /* int7 words, 4 x 16, vpmaddubsw + vpmaddwd */
+
+/* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
+ * (a multiple of 16, 64-byte aligned). */
+sl_dot_fn sl_dot_f32_sse2, sl_dot_f32_avx2, sl_dot_f32_avx512;
 
 /* The FMA peak: fmas independent chains of the ISA's widest FMA, timed by
  * the caller. Returns a value that depends on every lane (so nothing is

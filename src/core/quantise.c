@@ -1,0 +1,173 @@
+/*
+ * Quantised packing for the reduced-precision rungs (c6 bf16, c7 int8 and
+ * int7): once per job, each unit row x (float32, as prepared for the fp32
+ * rungs) becomes x~ in the 32-bit-word panels the blocked micro-kernels
+ * read (src/kernels/kernels.h has the layout), together with what the
+ * error bound needs: |x~| and |x - x~|, evaluated in float64 from the
+ * values actually stored and rounded up. docs/ACCURACY.md derives the bound
+ * that the job layer builds from them.
+ *
+ * bf16 rounds each value to nearest even. int8 and int7 scale each row by
+ * its own step sigma = max|x| / L (L = 127 or 63) and round x / sigma to the
+ * nearest integer; a row of zeros gets sigma = 0 and q = 0.
+ */
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { QUANT_CHUNK = 64 };
+
+typedef struct quant {
+    sl_operand *op;
+    int input;
+    uint32_t *lp;
+    float *scale, *norm, *res;
+    int32_t *corr;
+    _Atomic int64_t next;
+} quant;
+
+/* Round to the float at or above x (x >= 0), then leave room for the
+ * handful of float32 roundings the job layer makes when it evaluates the
+ * bound from these values (docs/ACCURACY.md). */
+static float round_up(double x)
+{
+    float f = (float)x;
+    if ((double)f < x)
+        f = nextafterf(f, INFINITY);
+    return f * (1.0f + 0x1p-18f);
+}
+
+static uint16_t to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7fffu + ((u >> 16) & 1u); /* nearest, ties to even; inputs are finite */
+    return (uint16_t)(u >> 16);
+}
+
+static double from_bf16(uint16_t h)
+{
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static void quantise_row(quant *q, int64_t r)
+{
+    const sl_operand *op = q->op;
+    const float *x = op->rows + r * op->ld;
+    int64_t d = op->d, ldw = op->lpld;
+    uint32_t *out = q->lp + (r / SL_PANEL) * SL_PANEL * ldw + r % SL_PANEL;
+    double nn = 0, rr = 0;
+    if (q->input == SL_IN_BF16) {
+        for (int64_t w = 0; w < ldw; w++) {
+            uint16_t h[2] = {0, 0};
+            for (int e = 0; e < 2; e++) {
+                int64_t k = 2 * w + e;
+                if (k >= d)
+                    break;
+                h[e] = to_bf16(x[k]);
+                double v = from_bf16(h[e]);
+                nn += v * v;
+                rr += (x[k] - v) * (x[k] - v);
+            }
+            out[w * SL_PANEL] = (uint32_t)h[0] | (uint32_t)h[1] << 16;
+        }
+        q->scale[r] = 1;
+        q->corr[r] = 0;
+    } else {
+        int L = q->input == SL_IN_INT8 ? 127 : 63, off = q->input == SL_IN_INT8 ? 128 : 64;
+        float amax = 0;
+        for (int64_t k = 0; k < d; k++)
+            amax = fabsf(x[k]) > amax ? fabsf(x[k]) : amax;
+        float sigma = amax / (float)L;
+        int64_t sum = 0;
+        for (int64_t w = 0; w < ldw; w++) {
+            uint32_t word = 0;
+            for (int e = 0; e < 4; e++) {
+                int64_t k = 4 * w + e;
+                if (k >= d || sigma == 0)
+                    break;
+                double t = nearbyint((double)x[k] / sigma);
+                int v = t > L ? L : t < -L ? -L : (int)t;
+                double xt = (double)sigma * v;
+                nn += xt * xt;
+                rr += (x[k] - xt) * (x[k] - xt);
+                sum += v;
+                word |= (uint32_t)(uint8_t)(int8_t)v << (8 * e);
+            }
+            out[w * SL_PANEL] = word;
+        }
+        if (sigma == 0) /* a zero row: x~ = x = 0 */
+            nn = rr = 0;
+        q->scale[r] = sigma;
+        q->corr[r] = (int32_t)(off * sum);
+    }
+    q->norm[r] = round_up(sqrt(nn));
+    q->res[r] = round_up(sqrt(rr));
+}
+
+static void quant_worker(void *arg, int tid)
+{
+    (void)tid;
+    quant *q = arg;
+    for (;;) {
+        int64_t r0 = atomic_fetch_add(&q->next, QUANT_CHUNK);
+        if (r0 >= q->op->n)
+            break;
+        int64_t r1 = r0 + QUANT_CHUNK < q->op->n ? r0 + QUANT_CHUNK : q->op->n;
+        for (int64_t r = r0; r < r1; r++)
+            quantise_row(q, r);
+    }
+}
+
+int64_t sl__lp_words(int input, int64_t d)
+{
+    int64_t per = input == SL_IN_BF16 ? 2 : 4;
+    return ((d + per - 1) / per + 15) / 16 * 16;
+}
+
+size_t sl__quantise_bytes(int64_t n, int64_t d, int input)
+{
+    size_t npad = (size_t)((n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD);
+    size_t lp = sl__mul(sl__mul(npad, (size_t)sl__lp_words(input, d)), 4);
+    return sl__add(sl__add(lp, sl__mul(npad, 16)), 64);
+}
+
+sl_status sl__quantise(sl_prepared *p, int input, int threads, sl_error *err)
+{
+    sl_operand *op = &p->op;
+    int64_t n = op->n, npad = (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD;
+    op->lpld = sl__lp_words(input, op->d);
+    size_t lp_bytes = sl__mul(sl__mul((size_t)npad, (size_t)op->lpld), 4);
+    char *mem = sl__alloc(sl__quantise_bytes(n, op->d, input));
+    if (!mem)
+        return sl__fail(err, SL_ENOMEM, "out of memory for the quantised panels (%lld x %lld)",
+                        (long long)n, (long long)op->d);
+    memset(mem, 0, lp_bytes + (size_t)npad * 16); /* rows past n: zeros throughout */
+    p->owned_lp = mem;
+    quant q = {.op = op, .input = input, .lp = (uint32_t *)mem};
+    q.scale = (float *)(mem + lp_bytes);
+    q.corr = (int32_t *)(q.scale + npad);
+    q.norm = (float *)(q.corr + npad);
+    q.res = q.norm + npad;
+    int64_t chunks = (n + QUANT_CHUNK - 1) / QUANT_CHUNK;
+    sl__run(threads < chunks ? threads : (int)chunks, quant_worker, &q);
+    float mn = 0, mr = 0;
+    for (int64_t r = 0; r < n; r++) {
+        mn = q.norm[r] > mn ? q.norm[r] : mn;
+        mr = q.res[r] > mr ? q.res[r] : mr;
+    }
+    op->lp = q.lp;
+    op->lpscale = q.scale;
+    op->lpcorr = q.corr;
+    op->lpnorm = q.norm;
+    op->lpres = q.res;
+    op->lpmax_norm = mn;
+    op->lpmax_res = mr;
+    return SL_OK;
+}

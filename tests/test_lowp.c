@@ -1,0 +1,422 @@
+/*
+ * The reduced-precision rungs (c6 bf16, c7 int8/int7) against their promise.
+ *
+ *   test_bound     the kernels' s~ against float64 and against the fp32
+ *                  re-score, pair by pair: the true error never exceeds the
+ *                  bound e(i, j) the job layer filters with, on random data
+ *                  and on data built to make quantisation hard;
+ *   test_same_as_c5  knn and join give the c5 result (ties within the fp32
+ *                  bound aside) on the same data, on the shared real sets,
+ *                  on exact duplicates and near-ties, on rows whose values
+ *                  span many orders of magnitude;
+ *   test_stats     the statistics the job reports.
+ *
+ * It drives the kernels directly through the library's internals, so it is
+ * built against the library's private headers. Kernels this CPU lacks are
+ * skipped and named; SL_TEST_ONLY=substr restricts them by name.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "oracle.h"
+#include "testhelp.h"
+
+static const sl_kernel *lowp[8];
+static int nlowp;
+
+static uint64_t rng = 7;
+static uint64_t next64(void)
+{
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double uniform(void)
+{
+    return ((double)(next64() >> 11) + 0.5) * 0x1p-53;
+}
+static float gauss(void)
+{
+    return (float)(sqrt(-2 * log(uniform())) * cos(6.283185307179586 * uniform()));
+}
+
+/* The data sets, each n x d, chosen to be hard for a per-row int8 scale or
+ * for bf16 in their own way. */
+enum { D_GAUSS, D_SPIKE, D_WIDE, D_DUPS, D_CONST, D_SPARSE, D_COMMON, D_KINDS };
+static const char *kind_name[] = {"gaussian",     "one spike per row", "values over 12 decades",
+                                  "duplicates",   "constant rows",     "sparse with zero rows",
+                                  "a common mean"};
+
+static float *make(int kind, int64_t n, int64_t d)
+{
+    float *x = malloc((size_t)(n * d) * sizeof *x);
+    for (int64_t i = 0; i < n; i++) {
+        float *r = x + i * d;
+        for (int64_t k = 0; k < d; k++) {
+            float g = gauss();
+            switch (kind) {
+            case D_GAUSS: r[k] = g; break;
+            case D_SPIKE: /* one huge value: the int8 step swallows the rest */
+                r[k] = k == (i * 7) % d ? 1000.0f * (1 + (float)uniform()) : g;
+                break;
+            case D_WIDE: r[k] = g * (float)pow(10.0, 12 * uniform() - 6); break;
+            case D_DUPS: /* exact duplicates and near-ties */
+                r[k] = i % 3 == 0 || i < 3 ? g : x[(i - i % 3) * d + k] + (i % 3 == 2 ? 1e-6f : 0);
+                break;
+            case D_CONST: r[k] = (float)(1 + i % 4); break;
+            case D_SPARSE: r[k] = i % 9 == 4 || uniform() < 0.9 ? 0 : g; break;
+            case D_COMMON: /* every similarity near 1: the bound against tiny gaps */
+                r[k] = 5.0f + 0.05f * g;
+                break;
+            }
+        }
+    }
+    return x;
+}
+
+static void find_kernels(void)
+{
+    unsigned f;
+    const char *only = getenv("SL_TEST_ONLY");
+    sl__cpu_usable(NULL, &f, NULL);
+    for (int i = 0; i < sl__nkernels; i++) {
+        const sl_kernel *k = &sl__kernels[i];
+        if (!SL_IN_LOWP(k->input) || (only && *only && !strstr(k->name, only)))
+            continue;
+        if ((k->needs & f) != k->needs) {
+            printf("skipped kernel %s: this CPU lacks its features\n", k->name);
+            continue;
+        }
+        lowp[nlowp++] = k;
+    }
+}
+
+/* ---- the bound, pair by pair ---- */
+
+static double worst_ratio[8];
+
+static void bound_case(int ki, int kind, int64_t n, int64_t d)
+{
+    const sl_kernel *kern = lowp[ki];
+    float *x = make(kind, n, d);
+    sl_view v = sl_view_f32(x, n, d);
+    sl_prepared p;
+    sl_error err;
+    if (sl__prepare(&v, kern->input, 0, 1, &p, &err) != SL_OK) {
+        CHECKF(0, "%s: prepare failed: %s", kern->name, err.message);
+        free(x);
+        return;
+    }
+    const sl_operand *op = &p.op;
+    void *scratch = sl__alloc(kern->scratch(d));
+    memset(scratch, 0, kern->scratch(d));
+    float *c = sl__alloc((size_t)(kern->task_rows * kern->task_cols) * 4);
+    double C = sl_error_bound(d) * (1.0 + (double)op->lpmax_norm * op->lpmax_norm) + 1e-6;
+    int bad = 0;
+    for (int64_t i0 = 0; i0 < n && !bad; i0 += kern->task_rows) {
+        int64_t i1 = i0 + kern->task_rows < n ? i0 + kern->task_rows : n;
+        for (int64_t j0 = 0; j0 < n && !bad; j0 += kern->task_cols) {
+            int64_t j1 = j0 + kern->task_cols < n ? j0 + kern->task_cols : n;
+            sl_tile t = {op, op, i0, i1, j0, j1, c, j1 - j0, 0, scratch};
+            kern->tile(&t);
+            for (int64_t i = i0; i < i1 && !bad; i++) {
+                const float *xi = op->rows + i * op->ld;
+                for (int64_t j = j0; j < j1; j++) {
+                    const float *xj = op->rows + j * op->ld;
+                    double exact = 0;
+                    for (int64_t k = 0; k < d; k++)
+                        exact += (double)xi[k] * xj[k];
+                    double f = kern->rescore(xi, xj, op->ld);
+                    double st = c[(i - i0) * (j1 - j0) + (j - j0)];
+                    double e = op->lpnorm[i] * op->lpres[j] + op->lpres[i] * op->lpnorm[j] +
+                               op->lpres[i] * op->lpres[j] + C;
+                    double err_true = fmax(fabs(st - exact), fabs(st - f));
+                    if (e > 0 && err_true / e > worst_ratio[ki])
+                        worst_ratio[ki] = err_true / e;
+                    if (!(err_true <= e)) {
+                        bad++;
+                        CHECKF(0,
+                               "%s on %s (n=%lld d=%lld): pair (%lld, %lld): s~ %.9g, exact %.9g, "
+                               "re-score %.9g, bound %.3g",
+                               kern->name, kind_name[kind], (long long)n, (long long)d,
+                               (long long)i, (long long)j, st, exact, f, e);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    sl__free(c);
+    sl__free(scratch);
+    sl__prepared_free(&p);
+    free(x);
+}
+
+static void test_bound(void)
+{
+    int quick = getenv("SL_TEST_QUICK") && atoi(getenv("SL_TEST_QUICK"));
+    int64_t ds[] = {1, 3, 17, 64, 100, 768, 1000};
+    for (int ki = 0; ki < nlowp; ki++) {
+        for (int kind = 0; kind < D_KINDS; kind++)
+            for (int di = 0; di < 7; di++)
+                bound_case(ki, kind,
+                           quick                              ? 100
+                           : kind == D_GAUSS && ds[di] == 768 ? 700
+                                                              : 300,
+                           ds[di]);
+        printf("  %-10s largest true error / bound: %.3f\n", lowp[ki]->name, worst_ratio[ki]);
+    }
+}
+
+/* ---- the same answers as c5 ---- */
+
+static int64_t tie_knn, tie_join; /* differences from c5, each checked to be a tie */
+
+static double cosine(const float *x, int64_t i, int64_t j, int64_t d)
+{
+    double p = 0, a = 0, b = 0;
+    for (int64_t k = 0; k < d; k++) {
+        p += (double)x[i * d + k] * x[j * d + k];
+        a += (double)x[i * d + k] * x[i * d + k];
+        b += (double)x[j * d + k] * x[j * d + k];
+    }
+    return a > 0 && b > 0 ? p / sqrt(a * b) : 0;
+}
+
+static int in_list(const int64_t *l, int64_t k, int64_t j)
+{
+    for (int64_t r = 0; r < k; r++)
+        if (l[r] == j)
+            return 1;
+    return 0;
+}
+
+/* c7's list and c5's: the same indices, except for neighbours whose true
+ * similarity is within twice the fp32 bound of the k-th (a tie). */
+static void same_knn(const char *kern, const char *what, const float *x, int64_t n, int64_t d,
+                     int64_t k)
+{
+    sl_view v = sl_view_f32(x, n, d);
+    float *s0 = malloc((size_t)(n * k) * 4), *s1 = malloc((size_t)(n * k) * 4);
+    int64_t *i0 = malloc((size_t)(n * k) * 8), *i1 = malloc((size_t)(n * k) * 8);
+    sl_options o5 = {0}, o7 = {0};
+    o5.kernel = "c5";
+    o7.kernel = kern;
+    sl_error e;
+    CHECK(sl_knn(&v, NULL, k, s0, i0, &o5, &e) == SL_OK);
+    CHECKF(sl_knn(&v, NULL, k, s1, i1, &o7, &e) == SL_OK, "%s: %s", kern, e.message);
+    double tol = 2 * sl_error_bound(d);
+    int64_t differ = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t *a = i0 + i * k, *b = i1 + i * k;
+        double kth = s0[i * k + k - 1];
+        for (int64_t r = 0; r < k; r++) {
+            if (!in_list(a, k, b[r]) && b[r] >= 0) {
+                differ++;
+                double c = cosine(x, i, b[r], d);
+                CHECKF(fabs(c - kth) <= tol + sl_error_bound(d),
+                       "%s on %s: row %lld has %lld (cos %.9f), not in c5's list (k-th %.9f)", kern,
+                       what, (long long)i, (long long)b[r], c, kth);
+            }
+            CHECKF(fabs(s1[i * k + r] - s0[i * k + r]) <= tol,
+                   "%s on %s: row %lld slot %lld: %.9f against c5's %.9f", kern, what, (long long)i,
+                   (long long)r, s1[i * k + r], s0[i * k + r]);
+        }
+    }
+    tie_knn += differ;
+    free(s0);
+    free(s1);
+    free(i0);
+    free(i1);
+}
+
+static void same_join(const char *kern, const char *what, const float *x, int64_t n, int64_t d,
+                      double tau)
+{
+    sl_view v = sl_view_f32(x, n, d);
+    sl_options o5 = {0}, o7 = {0};
+    o5.kernel = "c5";
+    o7.kernel = kern;
+    sl_error e;
+    sl_pairs a, b;
+    CHECK(sl_join(&v, NULL, tau, &a, &o5, &e) == SL_OK);
+    CHECKF(sl_join(&v, NULL, tau, &b, &o7, &e) == SL_OK, "%s: %s", kern, e.message);
+    double tol = sl_error_bound(d);
+    /* Both lists are sorted by (i, j): walk them together. */
+    int64_t p = 0, q = 0, extra = 0;
+    while (p < a.count || q < b.count) {
+        int take_a = q >= b.count ||
+                     (p < a.count && (a.i[p] < b.i[q] || (a.i[p] == b.i[q] && a.j[p] < b.j[q])));
+        int take_b = p >= a.count ||
+                     (q < b.count && (b.i[q] < a.i[p] || (b.i[q] == a.i[p] && b.j[q] < a.j[p])));
+        if (!take_a && !take_b) { /* the same pair in both */
+            CHECKF(fabsf(a.sim[p] - b.sim[q]) <= 2 * tol,
+                   "%s join on %s: (%lld, %lld) %.9f vs %.9f", kern, what, (long long)a.i[p],
+                   (long long)a.j[p], a.sim[p], b.sim[q]);
+            p++, q++;
+            continue;
+        }
+        int64_t i = take_a ? a.i[p] : b.i[q], j = take_a ? a.j[p] : b.j[q];
+        double c = cosine(x, i, j, d);
+        extra++;
+        CHECKF(fabs(c - tau) <= 2 * tol,
+               "%s join on %s at tau %.6f: (%lld, %lld) cos %.9f only in %s", kern, what, tau,
+               (long long)i, (long long)j, c, take_a ? "c5's" : "its own");
+        take_a ? p++ : q++;
+    }
+    tie_join += extra;
+    sl_pairs_free(&a);
+    sl_pairs_free(&b);
+}
+
+/* A tau near the set's 99.9th percentile of similarities, from a sample. */
+static double high_tau(const float *x, int64_t n, int64_t d)
+{
+    enum { S = 4000 };
+    double s[S];
+    for (int q = 0; q < S; q++) {
+        int64_t i = (int64_t)(next64() % (uint64_t)n), j = (int64_t)(next64() % (uint64_t)n);
+        s[q] = i == j ? -1 : cosine(x, i, j, d);
+    }
+    for (int a = 0; a < S; a++) /* partial selection: the top 4 */
+        for (int b = a + 1; b < S && a < 5; b++)
+            if (s[b] > s[a]) {
+                double t = s[a];
+                s[a] = s[b];
+                s[b] = t;
+            }
+    return s[4];
+}
+
+static float *load_npy_f32(const char *path, int64_t *n, int64_t *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char head[129] = {0};
+    long long a = 0, b = 1;
+    char *s = fread(head, 1, 128, f) == 128 ? strstr(head + 10, "'shape': (") : NULL;
+    if (!s || sscanf(s, "'shape': (%lld, %lld)", &a, &b) < 1 || !strstr(head + 10, "<f4")) {
+        fclose(f);
+        return NULL;
+    }
+    float *x = malloc((size_t)(a * b) * 4);
+    if (fread(x, 4, (size_t)(a * b), f) != (size_t)(a * b)) {
+        free(x);
+        x = NULL;
+    }
+    fclose(f);
+    *n = a;
+    *d = b;
+    return x;
+}
+
+static void test_same_as_c5(void)
+{
+    int quick = getenv("SL_TEST_QUICK") && atoi(getenv("SL_TEST_QUICK"));
+    for (int ki = 0; ki < nlowp; ki++) {
+        const char *kern = lowp[ki]->name;
+        for (int kind = 0; kind < D_KINDS; kind++) {
+            int64_t n = quick ? 400 : 1500, d = kind == D_GAUSS ? 768 : 97;
+            float *x = make(kind, n, d);
+            same_knn(kern, kind_name[kind], x, n, d, 10);
+            same_knn(kern, kind_name[kind], x, n, d, 1);
+            same_join(kern, kind_name[kind], x, n, d, 0.8);
+            same_join(kern, kind_name[kind], x, n, d, high_tau(x, n, d));
+            free(x);
+        }
+        const char *dir = getenv("SL_SHARED_DATA") ? getenv("SL_SHARED_DATA") : "../shared/data";
+        const char *sets[] = {"cohere_wiki_768_1k",
+                              "deep1b_96_2k",
+                              "bge_m3_1024_sentences_500",
+                              "bge_m3_1024_paragraphs_500",
+                              "sift_5k",
+                              "so_mpnet_768_100",
+                              "msmarco_cohere_v3_1024_76",
+                              "wiki_cohere_v3_int8_1024_1k",
+                              "mnist_test_10k",
+                              "fashion_mnist_test_10k"};
+        int found = 0;
+        for (int s = 0; s < 10; s++) {
+            char p[512];
+            int64_t n, d;
+            snprintf(p, sizeof p, "%s/%s.npy", dir, sets[s]);
+            float *x = load_npy_f32(p, &n, &d);
+            if (!x)
+                continue;
+            if (quick && n > 3000)
+                n = 3000; /* the first rows: still real data */
+            found++;
+            same_knn(kern, sets[s], x, n, d, 10);
+            same_join(kern, sets[s], x, n, d, 0.8);
+            same_join(kern, sets[s], x, n, d, high_tau(x, n, d));
+            free(x);
+        }
+        if (!found)
+            printf("  no shared data under %s: real sets not checked\n", dir);
+        printf("  %-10s the c5 answer on %d synthetic and %d real sets; %lld neighbours and %lld "
+               "join pairs differ, every one a tie within the fp32 bound\n",
+               kern, D_KINDS, found, (long long)tie_knn, (long long)tie_join);
+        tie_knn = tie_join = 0;
+    }
+}
+
+/* ---- statistics ---- */
+
+static void test_stats(void)
+{
+    int64_t n = 900, d = 64;
+    float *x = make(D_GAUSS, n, d);
+    sl_view v = sl_view_f32(x, n, d);
+    float *s = malloc((size_t)n * 10 * 4);
+    int64_t *ix = malloc((size_t)n * 10 * 8);
+    for (int ki = 0; ki < nlowp; ki++) {
+        sl_stats st;
+        sl_options o = {0};
+        o.kernel = lowp[ki]->name;
+        o.stats = &st;
+        sl_error e;
+        CHECK(sl_knn(&v, NULL, 10, s, ix, &o, &e) == SL_OK);
+        CHECKF(!strcmp(st.kernel, lowp[ki]->name), "stats name %s", st.kernel);
+        /* every row's k neighbours were re-scored at least */
+        CHECKF(st.candidates >= n * 10 / 2 && st.candidates <= n * (n - 1) / 2,
+               "%s: %lld candidates", st.kernel, (long long)st.candidates);
+        CHECKF(st.candidates_max_row >= 10 && st.candidates_max_row <= n - 1,
+               "%s: max per row %lld", st.kernel, (long long)st.candidates_max_row);
+        CHECKF(st.seconds_rerank >= 0 &&
+                   st.seconds_rerank <= st.seconds_compute * st.threads + 1e-3,
+               "%s: re-rank %.6f s of %.6f", st.kernel, st.seconds_rerank, st.seconds_compute);
+        printf("  %-10s %lld candidates for %lld rows (max %lld in a row), re-rank %.1f%% of the "
+               "compute\n",
+               lowp[ki]->name, (long long)st.candidates, (long long)n,
+               (long long)st.candidates_max_row,
+               100 * st.seconds_rerank / (st.seconds_compute * st.threads));
+        /* matrix jobs go to the fp32 twin */
+        float *m = malloc((size_t)(n * n) * 4);
+        CHECK(sl_matrix(&v, NULL, m, 0, &o, &e) == SL_OK);
+        CHECKF(!strcmp(st.kernel, lowp[ki]->fp32), "matrix ran on %s", st.kernel);
+        free(m);
+    }
+    free(s);
+    free(ix);
+    free(x);
+}
+
+int main(void)
+{
+    char buf[256];
+    printf("cpu: %s\n", sl_cpu_names(sl_cpu_usable(NULL), buf, sizeof buf));
+    find_kernels();
+    if (!nlowp)
+        printf("no reduced-precision kernel usable here\n");
+    RUN(test_bound);
+    RUN(test_same_as_c5);
+    RUN(test_stats);
+    return DONE();
+}
