@@ -92,7 +92,8 @@ typedef struct sl_options {
     const char *kernel;  /* NULL or "auto", a rung ("c3") or a kernel ("c3-avx2");
                             when NULL/"auto", the environment variable SL_KERNEL
                             is honoured */
-    const char *isa;     /* cap the CPU features used: NULL, "scalar", "avx2", "avx512";
+    const char *isa;     /* cap the CPU features used: NULL, "scalar", "avx2", "avx512"
+                            (AVX-512 without AMX), "amx" (no cap);
                             when NULL, the environment variable SL_ISA is honoured */
     int threads;         /* 0: all cores. Rungs below c5 always use one thread. */
     size_t memory_limit; /* bytes the job may allocate (output excluded); 0: no limit */
@@ -166,7 +167,9 @@ enum {
     SL_CPU_AVX512DQ = 1u << 7,
     SL_CPU_AVX512VNNI = 1u << 8,
     SL_CPU_AVX512BF16 = 1u << 9,
-    SL_CPU_AVXVNNI = 1u << 10
+    SL_CPU_AVXVNNI = 1u << 10,
+    SL_CPU_AMXINT8 = 1u << 11, /* AMX tiles with int8 products, usable by this process */
+    SL_CPU_AMXBF16 = 1u << 12  /* AMX tiles with bf16 products, likewise */
 };
 
 /* Features this CPU has (detected once), and the ones in use after the

@@ -16,29 +16,13 @@
 
 #include "oracle.h"
 #include "simladder.h"
+#include "testdata.h"
 #include "testhelp.h"
 
 static int quick;
-static const char *only;
 
 /* ---- data ---- */
 
-static uint64_t rng = 1;
-static uint64_t next64(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double uniform(void)
-{
-    return ((double)(next64() >> 11) + 0.5) * 0x1p-53;
-}
-static float gauss(void)
-{
-    return (float)(sqrt(-2 * log(uniform())) * cos(6.283185307179586 * uniform()));
-}
 static float *random_rows(int64_t n, int64_t d)
 {
     float *x = malloc((size_t)(n * d + 1) * sizeof *x);
@@ -57,7 +41,7 @@ static void list_kernels(void)
     for (int i = 0; i < sl_kernel_count(); i++) {
         sl_kernel_info ki;
         sl_kernel_get(i, NULL, &ki);
-        if (only && !strstr(ki.name, only))
+        if (!td_selected(ki.name))
             continue;
         if (!ki.usable) {
             printf("skipped kernel %s: this CPU lacks its features\n", ki.name);
@@ -302,14 +286,14 @@ static void test_grid(void)
 
 static void test_tiers(void)
 {
-    const char *tiers[] = {"scalar", "avx2", "avx512"};
-    unsigned need[] = {0, SL_CPU_AVX2 | SL_CPU_FMA, SL_CPU_AVX512F};
+    const char *tiers[] = {"scalar", "avx2", "avx512", "amx"};
+    unsigned need[] = {0, SL_CPU_AVX2 | SL_CPU_FMA, SL_CPU_AVX512F, SL_CPU_AMXINT8};
     int64_t n = 300, d = 77;
     float *x = random_rows(n, d);
     double *s = malloc((size_t)(n * n) * sizeof *s);
     oracle_matrix(x, n, NULL, n, d, s);
     sl_view v = sl_view_f32(x, n, d);
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < 4; t++) {
         if ((sl_cpu_detected() & need[t]) != need[t]) {
             printf("  skipped tier %s: this CPU lacks it\n", tiers[t]);
             continue;
@@ -645,58 +629,21 @@ static void test_determinism(void)
 
 /* ---- real data: shared/data, when it is there ---- */
 
-static float *load_npy_f32(const char *path, int64_t *n, int64_t *d)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char head[129] = {0};
-    if (fread(head, 1, 128, f) != 128) {
-        fclose(f);
-        return NULL;
-    }
-    char *s = strstr(head + 10, "'shape': ("); /* past the magic and its NUL */
-    long long a = 0, b = 1;
-    if (!s || sscanf(s, "'shape': (%lld, %lld)", &a, &b) < 1) {
-        fclose(f);
-        return NULL;
-    }
-    *n = a;
-    *d = b;
-    size_t item = strstr(head + 10, "<f8") ? 8 : 4;
-    void *raw = malloc((size_t)(a * b) * item);
-    if (fread(raw, item, (size_t)(a * b), f) != (size_t)(a * b)) {
-        fclose(f);
-        free(raw);
-        return NULL;
-    }
-    fclose(f);
-    return raw;
-}
-
 static void test_shared_data(void)
 {
-    const char *dir = getenv("SL_SHARED_DATA") ? getenv("SL_SHARED_DATA") : "../shared/data";
-    const char *sets[] = {"cohere_wiki_768_1k",
-                          "deep1b_96_2k",
-                          "bge_m3_1024_sentences_500",
-                          "bge_m3_1024_paragraphs_500",
-                          "sift_5k",
-                          "so_mpnet_768_100",
-                          "msmarco_cohere_v3_1024_76",
-                          "wiki_cohere_v3_int8_1024_1k",
-                          "mnist_test_10k",
-                          "fashion_mnist_test_10k"};
+    const char *dir = td_dir();
     int found = 0;
-    for (int s = 0; s < 10; s++) {
+    for (int s = 0; s < TD_NSETS; s++) {
         if (quick && s >= 8)
             break;
+        const char *const *sets = td_sets;
         char p[512];
         int64_t n, d, gn, gd;
         snprintf(p, sizeof p, "%s/%s.npy", dir, sets[s]);
-        float *x = load_npy_f32(p, &n, &d);
+        size_t item;
+        float *x = load_npy(p, &n, &d, &item);
         snprintf(p, sizeof p, "%s/%s.gt_cos_top10_sim.npy", dir, sets[s]);
-        double *gt = (double *)load_npy_f32(p, &gn, &gd);
+        double *gt = load_npy(p, &gn, &gd, &item);
         if (!x || !gt) {
             free(x);
             free(gt);
@@ -733,7 +680,6 @@ static void test_shared_data(void)
 int main(void)
 {
     quick = getenv("SL_TEST_QUICK") && atoi(getenv("SL_TEST_QUICK"));
-    only = getenv("SL_TEST_ONLY") && *getenv("SL_TEST_ONLY") ? getenv("SL_TEST_ONLY") : NULL;
     char buf[256];
     printf("cpu: %s (usable: %s)\n", sl_cpu_names(sl_cpu_detected(), buf, sizeof buf),
            sl_cpu_names(sl_cpu_usable(NULL), buf + 128, 128));

@@ -24,27 +24,11 @@
 
 #include "internal.h"
 #include "oracle.h"
+#include "testdata.h"
 #include "testhelp.h"
 
 static const sl_kernel *lowp[8];
 static int nlowp;
-
-static uint64_t rng = 7;
-static uint64_t next64(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double uniform(void)
-{
-    return ((double)(next64() >> 11) + 0.5) * 0x1p-53;
-}
-static float gauss(void)
-{
-    return (float)(sqrt(-2 * log(uniform())) * cos(6.283185307179586 * uniform()));
-}
 
 /* The data sets, each n x d, chosen to be hard for a per-row int8 scale or
  * for bf16 in their own way. */
@@ -83,11 +67,10 @@ static float *make(int kind, int64_t n, int64_t d)
 static void find_kernels(void)
 {
     unsigned f;
-    const char *only = getenv("SL_TEST_ONLY");
     sl__cpu_usable(NULL, &f, NULL);
     for (int i = 0; i < sl__nkernels; i++) {
         const sl_kernel *k = &sl__kernels[i];
-        if (!SL_IN_LOWP(k->input) || (only && *only && !strstr(k->name, only)))
+        if (!SL_IN_LOWP(k->input) || !td_selected(k->name))
             continue;
         if ((k->needs & f) != k->needs) {
             printf("skipped kernel %s: this CPU lacks its features\n", k->name);
@@ -294,29 +277,6 @@ static double high_tau(const float *x, int64_t n, int64_t d)
     return s[4];
 }
 
-static float *load_npy_f32(const char *path, int64_t *n, int64_t *d)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char head[129] = {0};
-    long long a = 0, b = 1;
-    char *s = fread(head, 1, 128, f) == 128 ? strstr(head + 10, "'shape': (") : NULL;
-    if (!s || sscanf(s, "'shape': (%lld, %lld)", &a, &b) < 1 || !strstr(head + 10, "<f4")) {
-        fclose(f);
-        return NULL;
-    }
-    float *x = malloc((size_t)(a * b) * 4);
-    if (fread(x, 4, (size_t)(a * b), f) != (size_t)(a * b)) {
-        free(x);
-        x = NULL;
-    }
-    fclose(f);
-    *n = a;
-    *d = b;
-    return x;
-}
-
 static void test_same_as_c5(void)
 {
     int quick = getenv("SL_TEST_QUICK") && atoi(getenv("SL_TEST_QUICK"));
@@ -331,25 +291,19 @@ static void test_same_as_c5(void)
             same_join(kern, kind_name[kind], x, n, d, high_tau(x, n, d));
             free(x);
         }
-        const char *dir = getenv("SL_SHARED_DATA") ? getenv("SL_SHARED_DATA") : "../shared/data";
-        const char *sets[] = {"cohere_wiki_768_1k",
-                              "deep1b_96_2k",
-                              "bge_m3_1024_sentences_500",
-                              "bge_m3_1024_paragraphs_500",
-                              "sift_5k",
-                              "so_mpnet_768_100",
-                              "msmarco_cohere_v3_1024_76",
-                              "wiki_cohere_v3_int8_1024_1k",
-                              "mnist_test_10k",
-                              "fashion_mnist_test_10k"};
+        const char *dir = td_dir();
+        const char *const *sets = td_sets;
         int found = 0;
-        for (int s = 0; s < 10; s++) {
+        for (int s = 0; s < TD_NSETS; s++) {
             char p[512];
             int64_t n, d;
             snprintf(p, sizeof p, "%s/%s.npy", dir, sets[s]);
-            float *x = load_npy_f32(p, &n, &d);
-            if (!x)
+            size_t item;
+            float *x = load_npy(p, &n, &d, &item);
+            if (!x || item != 4) {
+                free(x);
                 continue;
+            }
             if (quick && n > 3000)
                 n = 3000; /* the first rows: still real data */
             found++;
@@ -410,6 +364,7 @@ static void test_stats(void)
 
 int main(void)
 {
+    td_rng = 7;
     char buf[256];
     printf("cpu: %s\n", sl_cpu_names(sl_cpu_usable(NULL), buf, sizeof buf));
     find_kernels();

@@ -56,6 +56,59 @@ static double from_bf16(uint16_t h)
     return f;
 }
 
+/* bf16: each value rounded on its own. The norms are summed in float64
+ * from the values stored, so they hold whatever the rounding did. */
+static void quantise_bf16(const float *x, int64_t d, int64_t ldw, uint32_t *out, double *nn,
+                          double *rr)
+{
+    double a = 0, b = 0;
+    for (int64_t w = 0; w < ldw; w++) {
+        float lo = 2 * w < d ? x[2 * w] : 0, hi = 2 * w + 1 < d ? x[2 * w + 1] : 0;
+        uint16_t h0 = to_bf16(lo), h1 = to_bf16(hi);
+        double v0 = from_bf16(h0), v1 = from_bf16(h1);
+        a += v0 * v0 + v1 * v1;
+        b += (lo - v0) * (lo - v0) + (hi - v1) * (hi - v1);
+        out[w * SL_PANEL] = (uint32_t)h0 | (uint32_t)h1 << 16;
+    }
+    *nn = a;
+    *rr = b;
+}
+
+/* int8/int7: q = round(x / sigma), computed as x * (L / max|x|) in float and
+ * clamped (any integer q would be correct: the norms below are of what is
+ * stored). A block of QUANT_BLOCK values at a time, so the float loop
+ * vectorises. Returns sum(q). */
+enum { QUANT_BLOCK = 256 };
+static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int L, float sigma,
+                            uint32_t *out, double *nn, double *rr)
+{
+    float inv = sigma > 0 ? 1.0f / sigma : 0;
+    int32_t qb[QUANT_BLOCK];
+    int64_t sum = 0;
+    double a = 0, b = 0;
+    for (int64_t k0 = 0; k0 < 4 * ldw; k0 += QUANT_BLOCK) {
+        int64_t m = 4 * ldw - k0 < QUANT_BLOCK ? 4 * ldw - k0 : QUANT_BLOCK;
+        for (int64_t k = 0; k < m; k++) {
+            float t = k0 + k < d ? x[k0 + k] * inv : 0;
+            t = t > (float)L ? (float)L : t < -(float)L ? -(float)L : t;
+            qb[k] = (int32_t)(t + (t >= 0 ? 0.5f : -0.5f)); /* nearest, ties away */
+        }
+        for (int64_t k = 0; k < m && k0 + k < d; k++) {
+            double xt = (double)sigma * qb[k], dx = x[k0 + k] - xt;
+            a += xt * xt;
+            b += dx * dx;
+            sum += qb[k];
+        }
+        for (int64_t w = 0; w < m / 4; w++)
+            out[(k0 / 4 + w) * SL_PANEL] =
+                (uint32_t)(uint8_t)qb[4 * w] | (uint32_t)(uint8_t)qb[4 * w + 1] << 8 |
+                (uint32_t)(uint8_t)qb[4 * w + 2] << 16 | (uint32_t)(uint8_t)qb[4 * w + 3] << 24;
+    }
+    *nn = a;
+    *rr = b;
+    return sum;
+}
+
 static void quantise_row(quant *q, int64_t r)
 {
     const sl_operand *op = q->op;
@@ -64,19 +117,7 @@ static void quantise_row(quant *q, int64_t r)
     uint32_t *out = q->lp + (r / SL_PANEL) * SL_PANEL * ldw + r % SL_PANEL;
     double nn = 0, rr = 0;
     if (q->input == SL_IN_BF16) {
-        for (int64_t w = 0; w < ldw; w++) {
-            uint16_t h[2] = {0, 0};
-            for (int e = 0; e < 2; e++) {
-                int64_t k = 2 * w + e;
-                if (k >= d)
-                    break;
-                h[e] = to_bf16(x[k]);
-                double v = from_bf16(h[e]);
-                nn += v * v;
-                rr += (x[k] - v) * (x[k] - v);
-            }
-            out[w * SL_PANEL] = (uint32_t)h[0] | (uint32_t)h[1] << 16;
-        }
+        quantise_bf16(x, d, ldw, out, &nn, &rr);
         q->scale[r] = 1;
         q->corr[r] = 0;
     } else {
@@ -84,26 +125,8 @@ static void quantise_row(quant *q, int64_t r)
         float amax = 0;
         for (int64_t k = 0; k < d; k++)
             amax = fabsf(x[k]) > amax ? fabsf(x[k]) : amax;
-        float sigma = amax / (float)L;
-        int64_t sum = 0;
-        for (int64_t w = 0; w < ldw; w++) {
-            uint32_t word = 0;
-            for (int e = 0; e < 4; e++) {
-                int64_t k = 4 * w + e;
-                if (k >= d || sigma == 0)
-                    break;
-                double t = nearbyint((double)x[k] / sigma);
-                int v = t > L ? L : t < -L ? -L : (int)t;
-                double xt = (double)sigma * v;
-                nn += xt * xt;
-                rr += (x[k] - xt) * (x[k] - xt);
-                sum += v;
-                word |= (uint32_t)(uint8_t)(int8_t)v << (8 * e);
-            }
-            out[w * SL_PANEL] = word;
-        }
-        if (sigma == 0) /* a zero row: x~ = x = 0 */
-            nn = rr = 0;
+        float sigma = amax / (float)L; /* 0 for a zero row: then q = 0 and x~ = x = 0 */
+        int64_t sum = quantise_int(x, d, ldw, L, sigma, out, &nn, &rr);
         q->scale[r] = sigma;
         q->corr[r] = (int32_t)(off * sum);
     }

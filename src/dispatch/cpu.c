@@ -4,6 +4,7 @@
  * a guest whose kernel does not enable ZMM state must not use it). Read once
  * under pthread_once, so concurrent first calls are safe.
  */
+#define _GNU_SOURCE /* syscall */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,22 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+/* AMX tile data is large (8 KiB), so Linux lets a process use it only after
+ * asking (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, feature 18); the
+ * permission covers every thread of the process. Asked once, here. */
+static int amx_permitted(void)
+{
+#if defined(__linux__) && defined(SYS_arch_prctl)
+    return syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18) == 0;
+#else
+    return 0;
+#endif
+}
 
 static unsigned long long xgetbv0(void)
 {
@@ -58,6 +75,15 @@ static unsigned detect(void)
             f |= SL_CPU_AVX512VNNI;
     }
     unsigned sub1 = a; /* leaf 7 subleaf 0 EAX: highest subleaf */
+    /* AMX: tile support, the OS saving tile state (XCR0 bits 17, 18), the
+     * process's permission, and AVX-512, which the kernels finish with. */
+    int amx_tile = (d >> 24) & 1, amx_int8 = (d >> 25) & 1, amx_bf16 = (d >> 22) & 1;
+    if (amx_tile && zmm && (xcr0 & 0x60000) == 0x60000 && (f & SL_CPU_AVX512F) && amx_permitted()) {
+        if (amx_int8)
+            f |= SL_CPU_AMXINT8;
+        if (amx_bf16)
+            f |= SL_CPU_AMXBF16;
+    }
     if (sub1 >= 1) {
         __cpuid_count(7, 1, a, b, c, d);
         if ((a >> 4) & 1)
@@ -98,8 +124,10 @@ sl_status sl__cpu_usable(const char *isa, unsigned *features, sl_error *err)
         isa = getenv("SL_ISA");
         src = "SL_ISA";
     }
-    if (!isa || !*isa || !strcmp(isa, "native") || !strcmp(isa, "avx512"))
-        ; /* no cap: avx512 is the top tier */
+    if (!isa || !*isa || !strcmp(isa, "native") || !strcmp(isa, "amx"))
+        ; /* no cap: amx is the top tier */
+    else if (!strcmp(isa, "avx512"))
+        f &= ~(unsigned)(SL_CPU_AMXINT8 | SL_CPU_AMXBF16);
     else if (!strcmp(isa, "avx2"))
         f &= TIER_AVX2;
     else if (!strcmp(isa, "scalar"))
@@ -108,7 +136,7 @@ sl_status sl__cpu_usable(const char *isa, unsigned *features, sl_error *err)
         if (err) {
             err->code = SL_EINVAL;
             snprintf(err->message, sizeof err->message,
-                     "%s: unknown ISA tier '%s' (scalar, avx2, avx512)", src, isa);
+                     "%s: unknown ISA tier '%s' (scalar, avx2, avx512, amx)", src, isa);
         }
         return SL_EINVAL;
     }
@@ -124,9 +152,9 @@ unsigned sl_cpu_usable(const char *isa)
     return f;
 }
 
-static const char *const feature_names[] = {"sse2",       "avx2",       "fma",      "f16c",
-                                            "avx512f",    "avx512bw",   "avx512vl", "avx512dq",
-                                            "avx512vnni", "avx512bf16", "avxvnni"};
+static const char *const feature_names[] = {
+    "sse2",     "avx2",       "fma",        "f16c",    "avx512f",  "avx512bw", "avx512vl",
+    "avx512dq", "avx512vnni", "avx512bf16", "avxvnni", "amx-int8", "amx-bf16"};
 
 const char *sl_cpu_names(unsigned features, char *buf, size_t len)
 {

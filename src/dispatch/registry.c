@@ -15,10 +15,14 @@
 #define AVX512 AVX2
 #define AVX512BF16 AVX2
 #define AVX512VNNI AVX2
+#define AMXBF16 AVX2
+#define AMXINT8 AVX2
 #else
 #define AVX512 (SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ | SL_CPU_FMA)
 #define AVX512BF16 (AVX512 | SL_CPU_AVX512BF16)
 #define AVX512VNNI (AVX512 | SL_CPU_AVX512VNNI)
+#define AMXBF16 (AVX512 | SL_CPU_AMXBF16)
+#define AMXINT8 (AVX512 | SL_CPU_AMXINT8)
 #endif
 
 /* The pair-at-a-time rungs take row strips: few rows against many columns,
@@ -72,6 +76,12 @@ const sl_kernel sl__kernels[] = {
      AVX2, SL_IN_INT7, 1, 1, 14, BLOCK, sl_c7_tile_avx2, sl_c4_scratch, sl_dot_f32_avx2, "c5-avx2"},
     {"c7-avx512", "c7", "int8 panels, 12x32 vpdpbusd tile, fp32 re-score of bounded candidates",
      AVX512VNNI, SL_IN_INT8, 1, 1, 15, BLOCK, sl_c7_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
+     "c5-avx512"},
+    {"c6-amx", "c6",
+     "bf16 panels, 32x32 AMX tiles (tdpbf16ps), fp32 re-score of bounded candidates", AMXBF16,
+     SL_IN_BF16, 1, 1, 16, BLOCK, sl_c6_tile_amx, sl_c4_scratch, sl_dot_f32_avx512, "c5-avx512"},
+    {"c7-amx", "c7", "int8 panels, 32x32 AMX tiles (tdpbssd), fp32 re-score of bounded candidates",
+     AMXINT8, SL_IN_INT8, 1, 1, 17, BLOCK, sl_c7_tile_amx, sl_c4_scratch, sl_dot_f32_avx512,
      "c5-avx512"},
 #endif
 };

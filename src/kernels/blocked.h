@@ -55,6 +55,18 @@
 #include "kernels.h"
 
 #define BLK_MC SL_C4_MC
+/* Where word (ii, k) of a micro-panel's depth chunk of kc words goes: the
+ * broadcast kernels want each depth step's MR words together; an AMX kernel
+ * wants 16 rows of 16 words (one tile) at a time, and defines its own. */
+#ifndef BLK_AIDX
+#define BLK_AIDX(ii, k, kc) ((k)*BLK_MR + (ii))
+#endif
+/* Run at the start and end of each tile (an AMX kernel configures its
+ * tiles there). */
+#ifndef BLK_BEGIN
+#define BLK_BEGIN()
+#define BLK_END()
+#endif
 #ifndef BLK_PREFETCH
 #define BLK_PREFETCH 1
 #endif
@@ -104,13 +116,13 @@ static inline void blk_pack(const sl_operand *a, int64_t i0, int64_t rows, uint3
                 int64_t r = i0 + p + ii;
                 if (r >= a->n) {
                     for (int64_t k = 0; k < kc; k++)
-                        out[k * BLK_MR + ii] = 0;
+                        out[BLK_AIDX(ii, k, kc)] = 0;
                     continue;
                 }
                 const uint32_t *src =
                     w + (r / SL_PANEL) * SL_PANEL * ld + pc * SL_PANEL + r % SL_PANEL;
                 for (int64_t k = 0; k < kc; k++)
-                    out[k * BLK_MR + ii] = BLK_PACKW(src[k * SL_PANEL]);
+                    out[BLK_AIDX(ii, k, kc)] = BLK_PACKW(src[k * SL_PANEL]);
             }
         }
     }
@@ -133,6 +145,7 @@ static inline void blk_body(const sl_tile *t)
         cache->i1 = i1;
     }
     float edge[BLK_MR * BLK_NR];
+    BLK_BEGIN();
     for (int64_t pc = 0; pc < ld; pc += BLK_KC) {
         int64_t kc = ld - pc < BLK_KC ? ld - pc : BLK_KC;
         int first = pc == 0, last = pc + BLK_KC >= ld;
@@ -181,6 +194,7 @@ static inline void blk_body(const sl_tile *t)
             }
         }
     }
+    BLK_END();
 }
 
 void BLK_NAME(const sl_tile *t)

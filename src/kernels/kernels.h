@@ -151,6 +151,8 @@ size_t sl_c4_scratch(int64_t d); /* every blocked kernel's scratch */
 sl_tile_fn sl_c6_tile_avx512;    /* bf16 words, 12 x 32, vdpbf16ps */
 sl_tile_fn sl_c7_tile_avx512;    /* int8 words, 12 x 32, vpdpbusd */
 sl_tile_fn sl_c7_tile_avx2;      /* int7 words, 4 x 16, vpmaddubsw + vpmaddwd */
+sl_tile_fn sl_c6_tile_amx;       /* bf16 words, 32 x 32, tdpbf16ps */
+sl_tile_fn sl_c7_tile_amx;       /* int8 words, 32 x 32, tdpbssd */
 
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
