@@ -68,10 +68,11 @@ test-python: build $(VENV)/.bench ladder-ext rust
 	$(VENV)/bin/ruff format --check python tests/python tests/cli_check.py fuzz perf ladder rust
 	$(PY) -m pytest tests/python perf/test_gates.py -q -p no:cacheprovider -p no:benchmark
 
-# simladder against NumPy, faiss and hnswlib (Debian's builds and PyPI's), interleaved.
+# simladder against NumPy, faiss and hnswlib (Debian's builds, on Debian's OpenBLAS rather
+# than the reference BLAS, and PyPI's), interleaved.
 peers: build $(VENV)/.bench
-	@/usr/bin/python3 -c 'import numpy, faiss' 2>/dev/null || \
-	  (apt-get update -qq && apt-get install -y -qq python3-numpy python3-faiss >/dev/null) || \
+	@{ /usr/bin/python3 -c 'import numpy, faiss' && dpkg -s libopenblas0-pthread; } >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-numpy python3-faiss libopenblas0-pthread >/dev/null) || \
 	  echo "Debian's python3-numpy/python3-faiss unavailable: PyPI's wheels only"
 	$(PY) perf/peers.py --record
 

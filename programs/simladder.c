@@ -22,7 +22,7 @@
 enum { EXIT_JOB = 1, EXIT_USAGE = 2 };
 
 static const char *prog = "simladder";
-static int quiet;
+static int quiet, verbose;
 
 static void die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 static void die(int code, const char *fmt, ...)
@@ -68,6 +68,8 @@ static const char usage_text[] =
     "  --memory-limit SIZE  refuse jobs needing more working memory (e.g. 512M, 4G);\n"
     "                       default: the memory available now\n"
     "  --quiet              no plan, no progress on stderr\n"
+    "  --verbose            the job's statistics on stderr: phases, and for the\n"
+    "                       reduced-precision rungs (c6, c7) the pairs re-scored in fp32\n"
     "  --format FMT         output format: knn npz|npy, join npz|npy|csv|jsonl, matrix npy\n"
     "  --input-format FMT   npy|fvecs|bvecs|ivecs|hdf5 for INPUT and --queries (default:\n"
     "                       by extension: .npy .fvecs .bvecs .ivecs .h5 .hdf5; others npy)\n"
@@ -574,6 +576,19 @@ static void run_job(const args *a)
          stats.threads, stats.threads == 1 ? "" : "s",
          stats.seconds_prepare + stats.seconds_compute + stats.seconds_finish,
          stats.seconds_prepare, human((double)peak_rss(), h1));
+    if (verbose) {
+        double busy = (stats.seconds_compute + stats.seconds_finish) * stats.threads;
+        fprintf(stderr, "  stats: prepare %.3f s, tiles %.3f s, merge %.3f s, planned memory %s\n",
+                stats.seconds_prepare, stats.seconds_compute, stats.seconds_finish,
+                human((double)stats.memory_planned, h1));
+        if (stats.candidates)
+            fprintf(stderr,
+                    "  stats: %lld pairs re-scored in fp32 (%.1f per row, at most %lld in a row), "
+                    "%.1f%% of the thread time\n",
+                    (long long)stats.candidates, (double)stats.candidates / (double)rows,
+                    (long long)stats.candidates_max_row,
+                    busy > 0 ? 100 * stats.seconds_rerank / busy : 0.0);
+    }
     unload(&x);
     if (a->queries)
         unload(&q);
@@ -846,17 +861,11 @@ int main(int argc, char **argv)
     memset(&a, 0, sizeof a);
     a.cmd = cmd;
     a.limit = mem_available();
-    static const struct option lo[] = {{"queries", 1, 0, 'q'},
-                                       {"output", 1, 0, 'o'},
-                                       {"tau", 1, 0, 't'},
-                                       {"kernel", 1, 0, 'K'},
-                                       {"threads", 1, 0, 'T'},
-                                       {"memory-limit", 1, 0, 'M'},
-                                       {"quiet", 0, 0, 'Q'},
-                                       {"help", 0, 0, 'h'},
-                                       {"format", 1, 0, 'F'},
-                                       {"input-format", 1, 0, 'I'},
-                                       {0, 0, 0, 0}};
+    static const struct option lo[] = {
+        {"queries", 1, 0, 'q'}, {"output", 1, 0, 'o'},       {"tau", 1, 0, 't'},
+        {"kernel", 1, 0, 'K'},  {"threads", 1, 0, 'T'},      {"memory-limit", 1, 0, 'M'},
+        {"quiet", 0, 0, 'Q'},   {"verbose", 0, 0, 'V'},      {"help", 0, 0, 'h'},
+        {"format", 1, 0, 'F'},  {"input-format", 1, 0, 'I'}, {0, 0, 0, 0}};
     const char *format = NULL;
     int c;
     optind = 2;
@@ -883,6 +892,7 @@ int main(int argc, char **argv)
         }
         case 'M': a.limit = parse_size(optarg); break;
         case 'Q': quiet = 1; break;
+        case 'V': verbose = 1; break;
         case 'F': format = optarg; break;
         case 'I': {
             a.in_format = IN_AUTO;

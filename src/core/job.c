@@ -46,6 +46,12 @@ typedef struct task {
 
 struct job;
 
+/* A deferred knn candidate: the other row and s~. */
+typedef struct cand {
+    float s;
+    int32_t o;
+} cand;
+
 typedef struct tstate {
     struct job *job;
     int tid;
@@ -60,6 +66,12 @@ typedef struct tstate {
     int32_t *cand_row;
     int64_t cand, timed;
     uint64_t ticks;
+    /* reduced-precision knn: per row, a heap of the k best lower bounds
+     * s~ - e seen (lb, lbn) and the candidates not yet re-scored (bj, bs,
+     * bn: the column and its s~) */
+    float *lb;
+    struct cand *buf;
+    int32_t *lbn, *bn;
 } tstate;
 
 typedef struct job {
@@ -68,8 +80,12 @@ typedef struct job {
     const sl_options *opt;
     sl_operand a, b; /* tile rows come from a, columns from b */
     int self, sym;
-    int lowp;      /* a reduced-precision kernel: bounded candidates, fp32 re-score */
-    float bound_c; /* the bound's constant part (docs/ACCURACY.md) */
+    sl_scan_fn *scan; /* the epilogues' filter, for this CPU */
+    int lowp;         /* a reduced-precision kernel: bounded candidates, fp32 re-score */
+    float bound_c;    /* the bound's constant part (docs/ACCURACY.md) */
+    int64_t bcap;     /* knn: candidates a row may hold before they are re-scored */
+    double t0;        /* compute's start, for the statistics */
+    uint64_t tick0;
     int64_t rows, cols;
     float *out; /* matrix */
     int64_t ldo;
@@ -167,26 +183,32 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
     }
 }
 
-/* The first j in [j, end) where row[j] >= th, or (when both) row[j] >=
+/* The first j in [j, end) where row[j] >= th, or (thr given) row[j] >=
  * thr[j]; end when none. Most of a tile fails both tests once the lists are
- * warm, so this is a vector compare over the tile row that rarely stops. */
-static inline int64_t next_hit(const float *row, const float *thr, float th, int64_t j, int64_t end,
-                               int both)
+ * warm, so this is a vector compare over the tile row that rarely stops.
+ * Baseline x86-64 has SSE2; jobs on AVX-512 machines use sl_scan_avx512. */
+static int64_t scan_sse2(const float *row, const float *thr, float th, int64_t j, int64_t end)
 {
 #if defined(__SSE2__)
     __m128 t = _mm_set1_ps(th);
     for (; j + 4 <= end; j += 4) {
         __m128 s = _mm_loadu_ps(row + j), m = _mm_cmpge_ps(s, t);
-        if (both)
+        if (thr)
             m = _mm_or_ps(m, _mm_cmpge_ps(s, _mm_loadu_ps(thr + j)));
         if (_mm_movemask_ps(m))
             break;
     }
 #endif
     for (; j < end; j++)
-        if (row[j] >= th || (both && row[j] >= thr[j]))
+        if (row[j] >= th || (thr && row[j] >= thr[j]))
             return j;
     return end;
+}
+
+static inline int64_t next_hit(const job *jb, const float *row, const float *thr, float th,
+                               int64_t j, int64_t end, int both)
+{
+    return jb->scan(row, both ? thr : NULL, th, j, end);
 }
 
 static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -201,8 +223,8 @@ static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
             j = i + 1;
         float th = thr[i];
         /* Symmetric: one similarity, two rows: i gains j and j gains i. */
-        for (j = next_hit(row, thr, th, j, t->j1, jb->sym); j < t->j1;
-             j = next_hit(row, thr, th, j + 1, t->j1, jb->sym)) {
+        for (j = next_hit(jb, row, thr, th, j, t->j1, jb->sym); j < t->j1;
+             j = next_hit(jb, row, thr, th, j + 1, t->j1, jb->sym)) {
             float s = row[j];
             if (s >= th && !(jb->self && j == i)) {
                 sl__topk_push(tk, i, s, j);
@@ -248,8 +270,8 @@ static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc
         int64_t j = t->j0;
         if (jb->self && j <= i)
             j = i + 1;
-        for (j = next_hit(row, NULL, tau, j, t->j1, 0); j < t->j1;
-             j = next_hit(row, NULL, tau, j + 1, t->j1, 0)) {
+        for (j = next_hit(jb, row, NULL, tau, j, t->j1, 0); j < t->j1;
+             j = next_hit(jb, row, NULL, tau, j + 1, t->j1, 0)) {
             if (ts->npairs == ts->cap && !grow_pairs(ts))
                 return;
             pair *p = &ts->pairs[ts->npairs++];
@@ -297,10 +319,9 @@ static inline uint64_t ticks(void)
 
 /* The fp32 value of (i, j). One re-score in 8 is timed (reading the clock
  * costs about as much as a short dot), and the job scales the sum. */
-static inline float rescore(tstate *ts, int64_t i, int64_t j)
+static inline float rescore_rows(tstate *ts, const float *x, const float *y)
 {
     const job *jb = ts->job;
-    const float *x = jb->a.rows + i * jb->a.ld, *y = jb->b.rows + j * jb->b.ld;
     ts->cand++;
     if (ts->cand & 7)
         return jb->kern->rescore(x, y, jb->a.ld);
@@ -311,38 +332,254 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
     return f;
 }
 
+static inline float rescore(tstate *ts, int64_t i, int64_t j)
+{
+    const job *jb = ts->job;
+    return rescore_rows(ts, jb->a.rows + i * jb->a.ld, jb->b.rows + j * jb->b.ld);
+}
+
+/* knn defers the re-score: a pair is held as a candidate of its row, and
+ * the row's floor is the best of two valid lower bounds on the k-th best
+ * fp32 similarity it will end with: the k-th best s~ - e it has seen (each
+ * s~ - e is at most that pair's f), and the k-th best f re-scored so far.
+ * A candidate whose s~ + e falls below the floor cannot be in the result.
+ * Re-scoring only at the end, against floors merged over the threads, costs
+ * about the candidates the final floors let through, instead of every pair
+ * that was briefly among the k best seen (k ln(n / k) of them per row and
+ * thread, for a random order). A row whose candidates overflow bcap drops
+ * those below its floor, and re-scores them all if that frees too little. */
+
+static inline float lb_floor(const tstate *ts, int64_t r)
+{
+    const job *jb = ts->job;
+    float lo = ts->lbn[r] == jb->k ? ts->lb[r * jb->k] : -INFINITY, ex = ts->topk.thr[r];
+    return lo > ex ? lo : ex;
+}
+
+/* The min-heap of a row's k best lower bounds. */
+static void lb_offer(tstate *ts, int64_t r, float lo)
+{
+    int64_t k = ts->job->k, n = ts->lbn[r], pos;
+    float *h = ts->lb + r * k;
+    if (n < k) {
+        for (pos = n; pos > 0 && h[(pos - 1) / 2] > lo; pos = (pos - 1) / 2)
+            h[pos] = h[(pos - 1) / 2];
+        h[pos] = lo;
+        ts->lbn[r] = (int32_t)(n + 1);
+        return;
+    }
+    if (lo <= h[0])
+        return;
+    for (pos = 0;;) {
+        int64_t c = 2 * pos + 1;
+        if (c >= k)
+            break;
+        if (c + 1 < k && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= lo)
+            break;
+        h[pos] = h[c];
+        pos = c;
+    }
+    h[pos] = lo;
+}
+
+static void set_lthr(tstate *ts, int64_t r)
+{
+    const job *jb = ts->job;
+    ts->lthr[r] = lb_floor(ts, r) - row_bound(jb, &jb->a, r, &jb->b);
+}
+
+/* Re-score candidate (r, o) and offer it to r's exact list. */
+static inline void settle(tstate *ts, sl_topk *tk, int64_t r, int64_t o)
+{
+    const job *jb = ts->job;
+    float f = rescore_rows(ts, jb->a.rows + r * jb->a.ld, jb->b.rows + o * jb->b.ld);
+    ts->cand_row[r]++;
+    if (f >= tk->thr[r])
+        sl__topk_push(tk, r, f, o);
+}
+
+/* Reorder c[0..n) so that c[0..m) hold the m largest s (in no order). */
+static void select_top(cand *c, int64_t n, int64_t m)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi && m > lo && m <= hi) {
+        float p = c[lo + (hi - lo) / 2].s;
+        int64_t a = lo, b = hi;
+        while (a <= b) {
+            while (c[a].s > p)
+                a++;
+            while (c[b].s < p)
+                b--;
+            if (a <= b) {
+                cand x = c[a];
+                c[a++] = c[b];
+                c[b--] = x;
+            }
+        }
+        /* [lo, b] >= p >= [a, hi]; what lies between equals p */
+        if (m <= b)
+            hi = b;
+        else if (m >= a)
+            lo = a;
+        else
+            return;
+    }
+}
+
+/* Re-score row r's candidates c[0..n) that can still beat its floor (the
+ * larger of `lower` and its exact k-th best, which the re-scores raise):
+ * the k with the largest s~ first, so that the floor becomes an exact k-th
+ * best early and rules most of the others out; then, up to `limit` in all,
+ * the rest. Returns how many are left (moved to the front). */
+static int64_t settle_list(tstate *me, sl_topk *tk, int64_t r, cand *c, int64_t n, float lower,
+                           int64_t limit)
+{
+    const job *jb = me->job;
+    int64_t live = 0, k = jb->k;
+    float fl = lower > tk->thr[r] ? lower : tk->thr[r];
+    for (int64_t q = 0; q < n; q++) /* what the floor already rules out */
+        if (c[q].s + pair_bound(jb, r, c[q].o) >= fl)
+            c[live++] = c[q];
+    n = live;
+    int64_t first = k < n ? k : n, q = 0, done = 0;
+    select_top(c, n, first);
+    for (; q < n && done < limit; q++) {
+        float floor = lower > tk->thr[r] ? lower : tk->thr[r];
+        if (c[q].s + pair_bound(jb, r, c[q].o) >= floor) {
+            settle(me, tk, r, c[q].o);
+            done++;
+        }
+    }
+    memmove(c, c + q, (size_t)(n - q) * sizeof *c);
+    return n - q;
+}
+
+/* A full candidate list: drop what cannot matter any more; when that frees
+ * too little, re-score the k best (by s~), which lifts the floor to an exact
+ * k-th best, and drop again. */
+static void make_room(tstate *ts, int64_t r)
+{
+    const job *jb = ts->job;
+    int64_t B = jb->bcap, kept = 0;
+    cand *c = ts->buf + r * B;
+    for (int pass = 0; pass < 2; pass++) {
+        float fl = lb_floor(ts, r);
+        kept = 0;
+        for (int64_t q = 0; q < ts->bn[r]; q++)
+            if (c[q].s + pair_bound(jb, r, c[q].o) >= fl)
+                c[kept++] = c[q];
+        ts->bn[r] = (int32_t)kept;
+        if (kept <= B / 2)
+            return;
+        ts->bn[r] =
+            (int32_t)settle_list(ts, &ts->topk, r, c, kept, -INFINITY, pass == 0 ? jb->k : kept);
+    }
+}
+
+static inline void offer(tstate *ts, int64_t r, int64_t o, float s, float e)
+{
+    if (s + e < lb_floor(ts, r))
+        return;
+    lb_offer(ts, r, s - e);
+    if (ts->bn[r] == ts->job->bcap)
+        make_room(ts, r);
+    cand *c = &ts->buf[r * ts->job->bcap + ts->bn[r]++];
+    c->o = (int32_t)o;
+    c->s = s;
+    set_lthr(ts, r);
+}
+
 static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
 {
     job *jb = ts->job;
-    sl_topk *tk = &ts->topk;
-    float *thr = tk->thr, *lthr = ts->lthr;
+    float *lthr = ts->lthr;
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
         if (jb->sym && j <= i)
             j = i + 1;
-        float lt = lthr[i];
-        for (j = next_hit(row, lthr, lt, j, t->j1, jb->sym); j < t->j1;
-             j = next_hit(row, lthr, lt, j + 1, t->j1, jb->sym)) {
-            float up = row[j] + pair_bound(jb, i, j);
-            int for_i = up >= thr[i] && !(jb->self && j == i);
-            int for_j = jb->sym && up >= thr[j];
-            if (!for_i && !for_j)
-                continue;
-            float f = rescore(ts, i, j);
-            ts->cand_row[i]++;
+        for (j = next_hit(jb, row, lthr, lthr[i], j, t->j1, jb->sym); j < t->j1;
+             j = next_hit(jb, row, lthr, lthr[i], j + 1, t->j1, jb->sym)) {
+            float s = row[j], e = pair_bound(jb, i, j);
+            if (!(jb->self && j == i))
+                offer(ts, i, j, s, e);
             if (jb->sym)
-                ts->cand_row[j]++;
-            if (for_i && f >= thr[i]) {
-                sl__topk_push(tk, i, f, j);
-                lt = lthr[i] = thr[i] - row_bound(jb, &jb->a, i, &jb->b);
-            }
-            if (for_j && f >= thr[j]) {
-                sl__topk_push(tk, j, f, i);
-                lthr[j] = thr[j] - row_bound(jb, &jb->b, j, &jb->a);
-            }
+                offer(ts, j, i, s, e);
         }
     }
+}
+
+/* The k-th largest of v[0..n), n >= k (v is reordered). */
+static float kth_largest(float *v, int64_t n, int64_t k)
+{
+    int64_t lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        float p = v[lo + (hi - lo) / 2];
+        int64_t a = lo, b = hi;
+        while (a <= b) {
+            while (v[a] > p)
+                a++;
+            while (v[b] < p)
+                b--;
+            if (a <= b) {
+                float x = v[a];
+                v[a++] = v[b];
+                v[b--] = x;
+            }
+        }
+        if (want <= b)
+            hi = b;
+        else if (want >= a)
+            lo = a;
+        else
+            return v[want];
+    }
+    return v[want];
+}
+
+/* After the tiles: thread 0's exact lists hold every thread's (merged), and
+ * each row's candidates from every thread are re-scored against the floor
+ * all threads' bounds give. Rows are independent: done in parallel. */
+typedef struct settle_all {
+    job *jb;
+    _Atomic int64_t next;
+} settle_all;
+
+static void settle_worker(void *arg, int tid)
+{
+    settle_all *sa = arg;
+    job *jb = sa->jb;
+    tstate *me = &jb->ts[tid];
+    sl_topk *tk = &jb->ts[0].topk;
+    int64_t k = jb->k, T = jb->nthreads, B = jb->bcap;
+    float *pool = malloc(sl__mul((size_t)(T * k), sizeof *pool));
+    cand *all = malloc(sl__mul((size_t)(T * B), sizeof *all));
+    if (!pool || !all) {
+        free(pool);
+        free(all);
+        job_fail(jb, SL_ENOMEM, "knn: out of memory merging the candidates");
+        return;
+    }
+    for (;;) {
+        int64_t r0 = atomic_fetch_add(&sa->next, 64);
+        if (r0 >= jb->rows)
+            break;
+        for (int64_t r = r0; r < r0 + 64 && r < jb->rows; r++) {
+            int64_t m = 0, n = 0;
+            for (int t = 0; t < T; t++) {
+                const tstate *ts = &jb->ts[t];
+                for (int64_t q = 0; q < ts->lbn[r]; q++)
+                    pool[m++] = ts->lb[r * k + q];
+                memcpy(all + n, ts->buf + r * B, (size_t)ts->bn[r] * sizeof *all);
+                n += ts->bn[r];
+            }
+            settle_list(me, tk, r, all, n, m >= k ? kth_largest(pool, m, k) : -INFINITY, n);
+        }
+    }
+    free(pool);
+    free(all);
 }
 
 static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -355,8 +592,8 @@ static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t 
         if (jb->self && j <= i)
             j = i + 1;
         float lt = tau - row_bound(jb, &jb->a, i, &jb->b);
-        for (j = next_hit(row, NULL, lt, j, t->j1, 0); j < t->j1;
-             j = next_hit(row, NULL, lt, j + 1, t->j1, 0)) {
+        for (j = next_hit(jb, row, NULL, lt, j, t->j1, 0); j < t->j1;
+             j = next_hit(jb, row, NULL, lt, j + 1, t->j1, 0)) {
             if (row[j] + pair_bound(jb, i, j) < tau)
                 continue;
             float f = rescore(ts, i, j);
@@ -466,6 +703,15 @@ static int thread_count(const job *jb)
     return t > 0 ? t : 1;
 }
 
+/* knn on a reduced-precision kernel: room for about twice the k a row
+ * keeps, within 64 MiB over all threads. */
+static void set_bcap(job *jb)
+{
+    int64_t k = jb->k, B = 2 * k < 128 ? 128 : 2 * k > 512 ? 512 : 2 * k;
+    int64_t fit = (int64_t)((64u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
+    jb->bcap = B < fit ? B : fit < 8 ? 8 : fit;
+}
+
 /* Bytes of the job's own allocations (not the caller's output). */
 static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
 {
@@ -482,6 +728,10 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     b = sl__add(b, sl__mul(T, sl__add(per, 128)));
     if (jb->lowp) /* lowered thresholds and candidate counts per row */
         b = sl__add(b, sl__mul(T, sl__mul(rows, 8)));
+    if (jb->lowp && jb->op == OP_KNN) /* bound heaps and deferred candidates */
+        b = sl__add(
+            b, sl__mul(T, sl__mul(rows, sl__add(8, sl__mul((size_t)jb->bcap + (size_t)jb->k / 2 + 1,
+                                                           8)))));
     if (jb->op == OP_KNN) {
         b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
         b = sl__add(b, sl__mul(T - 1, sl__mul(sl__mul(rows, (size_t)jb->k), 12)));
@@ -525,6 +775,13 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, cons
     }
     jb->self = y == NULL;
     jb->sym = jb->self && jb->kern->symmetric;
+    unsigned feat = 0;
+    sl__cpu_usable(opt ? opt->isa : NULL, &feat, NULL);
+    jb->scan = scan_sse2;
+#if defined(__x86_64__)
+    if (feat & SL_CPU_AVX512F)
+        jb->scan = sl_scan_avx512;
+#endif
     /* knn's rows are the queries; matrix and join rows are x. */
     const sl_view *va = x, *vb = y ? y : x;
     if (op == OP_KNN && y) {
@@ -600,13 +857,25 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
         if (!(ts->tile = sl__alloc(sl__mul(sl__mul((size_t)jb->kern->task_rows, (size_t)C), 4))))
             return sl__fail(err, SL_ENOMEM, "out of memory for tile buffers");
         if (jb->lowp) {
-            ts->lthr = sl__alloc(sl__mul((size_t)jb->rows, 4));
-            ts->cand_row = sl__alloc(sl__mul((size_t)jb->rows, 4));
+            size_t rows = (size_t)jb->rows;
+            ts->lthr = sl__alloc(sl__mul(rows, 4));
+            ts->cand_row = sl__alloc(sl__mul(rows, 4));
             if (!ts->lthr || !ts->cand_row)
                 return sl__fail(err, SL_ENOMEM, "out of memory for candidate counts");
             for (int64_t r = 0; r < jb->rows; r++)
                 ts->lthr[r] = -INFINITY;
-            memset(ts->cand_row, 0, (size_t)jb->rows * 4);
+            memset(ts->cand_row, 0, rows * 4);
+        }
+        if (jb->lowp && jb->op == OP_KNN) {
+            size_t rows = (size_t)jb->rows, B = (size_t)jb->bcap;
+            ts->lb = sl__alloc(sl__mul(sl__mul(rows, (size_t)jb->k), 4));
+            ts->buf = sl__alloc(sl__mul(sl__mul(rows, B), sizeof(cand)));
+            ts->lbn = sl__alloc(sl__mul(rows, 4));
+            ts->bn = sl__alloc(sl__mul(rows, 4));
+            if (!ts->lb || !ts->buf || !ts->lbn || !ts->bn)
+                return sl__fail(err, SL_ENOMEM, "out of memory for knn candidates");
+            memset(ts->lbn, 0, rows * 4);
+            memset(ts->bn, 0, rows * 4);
         }
     }
     if (jb->lowp) {
@@ -622,9 +891,12 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
 /* Candidates re-scored, the most any row had, and the thread-seconds the
  * re-scores took (the timed share scaled up; ticks converted at the rate
  * they ran at during the compute). */
-static void lowp_stats(job *jb, sl_stats *s, double t0, uint64_t tick0)
+static void lowp_stats(job *jb)
 {
-    double secs = sl__now() - t0, rate = (double)(ticks() - tick0) / (secs > 0 ? secs : 1);
+    if (!jb->lowp || !jb->opt || !jb->opt->stats)
+        return;
+    sl_stats *s = jb->opt->stats;
+    double secs = sl__now() - jb->t0, rate = (double)(ticks() - jb->tick0) / (secs > 0 ? secs : 1);
     int64_t cand = 0, timed = 0, most = 0;
     uint64_t tk = 0;
     for (int t = 0; t < jb->nthreads; t++) {
@@ -645,8 +917,8 @@ static void lowp_stats(job *jb, sl_stats *s, double t0, uint64_t tick0)
 
 static sl_status compute(job *jb, sl_error *err)
 {
-    double t0 = sl__now();
-    uint64_t t_tick = ticks();
+    double t0 = jb->t0 = sl__now();
+    jb->tick0 = ticks();
     sl__run(jb->nthreads, worker, jb);
     if (jb->status == SL_OK)
         report(jb, 1);
@@ -656,8 +928,6 @@ static sl_status compute(job *jb, sl_error *err)
         s->threads = jb->nthreads;
         s->memory_planned = jb->planned;
         s->seconds_compute = sl__now() - t0;
-        if (jb->lowp)
-            lowp_stats(jb, s, t0, t_tick);
     }
     if (jb->status != SL_OK)
         return sl__fail(err, jb->status, "%s", jb->message);
@@ -686,6 +956,10 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
             sl__free(ts->topk.thr);
             sl__free(ts->lthr);
             sl__free(ts->cand_row);
+            sl__free(ts->lb);
+            sl__free(ts->buf);
+            sl__free(ts->lbn);
+            sl__free(ts->bn);
         }
         free(jb->ts);
     }
@@ -741,6 +1015,7 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
         return sl__fail(err, SL_EINVAL, "knn: %lld x k = %lld results overflow size_t",
                         (long long)jb.rows, (long long)k);
     jb.k = k;
+    set_bcap(&jb);
     if ((st = start(&jb, x, q, &pa, &pb, err)) != SL_OK)
         goto done;
     size_t rows = (size_t)jb.rows;
@@ -770,6 +1045,15 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
     double t0 = sl__now();
     for (int t = 1; t < jb.nthreads; t++)
         sl__topk_merge(&jb.ts[0].topk, &jb.ts[t].topk);
+    if (jb.lowp) {
+        settle_all sa = {&jb, 0};
+        sl__run(jb.nthreads, settle_worker, &sa);
+        if (jb.status != SL_OK) {
+            st = sl__fail(err, jb.status, "%s", jb.message);
+            goto done;
+        }
+        lowp_stats(&jb);
+    }
     sl__topk_finish(&jb.ts[0].topk);
     finish_stats(&jb, t0);
 done:
@@ -804,6 +1088,7 @@ sl_status sl_join(const sl_view *x, const sl_view *y, double tau, sl_pairs *out,
     pair *sorted = NULL;
     if ((st = start(&jb, x, y, &pa, &pb, err)) != SL_OK || (st = compute(&jb, err)) != SL_OK)
         goto done;
+    lowp_stats(&jb);
     double t0 = sl__now();
     /* Counting sort by i, then each row's run by j. */
     size_t total = 0, rows = (size_t)jb.rows;
@@ -880,6 +1165,7 @@ sl_status sl_plan(const char *op, const sl_view *x, const sl_view *y, int64_t k,
     if (st != SL_OK)
         return st;
     jb.k = k > 0 ? k : 1;
+    set_bcap(&jb);
     const sl_view *va = x, *vb = y ? y : x;
     if (o == OP_KNN && y) {
         va = y;

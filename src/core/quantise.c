@@ -74,7 +74,7 @@ static void quantise_bf16(const float *x, int64_t d, int64_t ldw, uint32_t *out,
     *rr = b;
 }
 
-/* int8/int7: q = round(x / sigma), computed as x * (L / max|x|) in float and
+/* int8/int7: q = round(x / sigma), computed as x * (1 / sigma) in float and
  * clamped (any integer q would be correct: the norms below are of what is
  * stored). A block of QUANT_BLOCK values at a time, so the float loop
  * vectorises. Returns sum(q). */
@@ -88,11 +88,17 @@ static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int L, float
     double a = 0, b = 0;
     for (int64_t k0 = 0; k0 < 4 * ldw; k0 += QUANT_BLOCK) {
         int64_t m = 4 * ldw - k0 < QUANT_BLOCK ? 4 * ldw - k0 : QUANT_BLOCK;
-        for (int64_t k = 0; k < m; k++) {
-            float t = k0 + k < d ? x[k0 + k] * inv : 0;
-            t = t > (float)L ? (float)L : t < -(float)L ? -(float)L : t;
-            qb[k] = (int32_t)(t + (t >= 0 ? 0.5f : -0.5f)); /* nearest, ties away */
+        int64_t live = d - k0 < m ? (d - k0 > 0 ? d - k0 : 0) : m;
+        /* Branch-free, so it vectorises: adding and taking off 1.5 * 2^23
+         * rounds |t| < 2^22 to the nearest integer (ties to even). */
+        for (int64_t k = 0; k < live; k++) {
+            float t = x[k0 + k] * inv;
+            t = t > (float)L ? (float)L : t;
+            t = t < -(float)L ? -(float)L : t;
+            qb[k] = (int32_t)((t + 12582912.0f) - 12582912.0f);
         }
+        for (int64_t k = live; k < m; k++)
+            qb[k] = 0;
         for (int64_t k = 0; k < m && k0 + k < d; k++) {
             double xt = (double)sigma * qb[k], dx = x[k0 + k] - xt;
             a += xt * xt;

@@ -154,6 +154,11 @@ sl_tile_fn sl_c7_tile_avx2;      /* int7 words, 4 x 16, vpmaddubsw + vpmaddwd */
 sl_tile_fn sl_c6_tile_amx;       /* bf16 words, 32 x 32, tdpbf16ps */
 sl_tile_fn sl_c7_tile_amx;       /* int8 words, 32 x 32, tdpbssd */
 
+/* The knn and join epilogues' filter: the first j in [j, end) with
+ * row[j] >= th or (when thr is not NULL) row[j] >= thr[j]; end if none. */
+typedef int64_t sl_scan_fn(const float *row, const float *thr, float th, int64_t j, int64_t end);
+sl_scan_fn sl_scan_avx512;
+
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
 sl_dot_fn sl_dot_f32_sse2, sl_dot_f32_avx2, sl_dot_f32_avx512;
