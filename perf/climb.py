@@ -43,13 +43,30 @@ C_RUNGS = [
     ("c2", "C: normalised rows, restrict, auto-vectorised"),
     ("c3", "C: explicit SIMD, several accumulators, a pair at a time"),
     ("c4", "C: packed panels, register-tiled micro-kernel, cache blocking (1 thread)"),
-    ("c5", "C: c4 on all cores (simladder's top rung)"),
+    ("c5", "C: c4 on all cores (simladder's fp32 top rung)"),
+    ("c6", "C: bf16 tiles, bounded candidates re-scored in fp32 (exact)"),
+    ("c7", "C: int8 tiles, bounded candidates re-scored in fp32 (exact)"),
 ]
+THREADED = {"c5", "c6", "c7"}
+# Reduced precision only pays where something can be filtered: a matrix
+# needs every entry exact, so c6 and c7 hand it to c5 and have no matrix row.
+KNN_ONLY = {"c6", "c7"}
 
 
 # The kNN table: the rungs that compete on it. The pair-at-a-time rungs do
 # the same work for kNN as for the matrix, so the matrix table says it all.
-KNN_RUNGS = {"p2", "p4-numba-par", "p5-rust-par", "c4", "c5", "sklearn", "faiss", "hnswlib"}
+KNN_RUNGS = {
+    "p2",
+    "p4-numba-par",
+    "p5-rust-par",
+    "c4",
+    "c5",
+    "c6",
+    "c7",
+    "sklearn",
+    "faiss",
+    "hnswlib",
+}
 
 
 def make_rungs(python: bool = True) -> list:
@@ -77,7 +94,7 @@ def make_rungs(python: bool = True) -> list:
         sl_err = str(e)
 
     def c_rung(name, describe):
-        threads = 0 if name == "c5" else 1
+        threads = 0 if name in THREADED else 1
 
         def matrix(x, name=name, threads=threads):
             return simladder.matrix(x, kernel=name, threads=threads)
@@ -92,7 +109,7 @@ def make_rungs(python: bool = True) -> list:
                 prepare=lambda x: x,
                 matrix=matrix,
                 knn=knn,
-                threads=os.cpu_count() if name == "c5" else 1,
+                threads=os.cpu_count() if name in THREADED else 1,
             )
         else:
             r = argparse.Namespace(
@@ -102,7 +119,7 @@ def make_rungs(python: bool = True) -> list:
                 matrix=matrix,
                 knn=knn,
                 approximate=False,
-                threads=os.cpu_count() if name == "c5" else 1,
+                threads=os.cpu_count() if name in THREADED else 1,
                 unavailable=None,
             )
         if simladder is None:
@@ -369,6 +386,8 @@ def main() -> int:
                     rows.append({"rung": rung.name, "job": job, "error": rung.unavailable})
                 continue
             if fn is None or (job == "knn" and rung.name not in KNN_RUNGS):
+                continue
+            if job == "matrix" and rung.name in KNN_ONLY:
                 continue
             res = climb_rung(rung, job, a.n, a.d, a.k, a.budget, None)
             res.update(

@@ -25,6 +25,9 @@ STEP = {
     "c3": "explicit SIMD intrinsics, several accumulators",
     "c4": "packed panels and a register-tiled micro-kernel: each load feeds many FMAs",
     "c5": "c4 on every core, the triangle of tiles shared dynamically",
+    "c6": "reduced precision: bf16 products find the candidates a proven bound cannot rule "
+    "out, fp32 re-scores them, so the answer is c5's",
+    "c7": "the same with int8 products: cheaper still, a wider bound, more to re-score",
 }
 
 
@@ -43,6 +46,8 @@ BASE = {
     "c3": "c2",
     "c4": "c3",
     "c5": "c4",
+    "c6": "c5",
+    "c7": "c5",
 }
 
 

@@ -54,8 +54,12 @@ void sl__prepared_free(sl_prepared *p);
 /* Words per row of the panels for a low-precision input kind. */
 int64_t sl__lp_words(int input, int64_t d);
 size_t sl__quantise_bytes(int64_t n, int64_t d, int input);
-/* From p's unit rows, build op.lp and the per-row quantities. */
-sl_status sl__quantise(sl_prepared *p, int input, int threads, sl_error *err);
+/* Allocate p's quantised panels and per-row quantities (op.n, op.d set);
+ * then quantise each unit row x into them (any thread, any order: rows are
+ * independent), then take the maxima. prepare does all three. */
+sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err);
+void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x);
+void sl__quantise_finish(sl_operand *op);
 
 /* ---- top-k lists ---- */
 

@@ -255,6 +255,8 @@ static sl_status general_row(const sl_view *v, int input, int which, int64_t r, 
 
 typedef struct fill {
     const sl_view *v;
+    const sl_operand *op; /* lowp: where the quantised rows go */
+    int lowp;
     int input, which, f32_rows;
     float *rows, *norm;
     int64_t ld;
@@ -306,6 +308,8 @@ static void fill_worker(void *arg, int tid)
             } else {
                 st = general_row(v, f->input, f->which, r, buf, out, step, f->ld, f->norm, &e);
             }
+            if (st == SL_OK && f->lowp)
+                sl__quantise_row(f->op, f->lowp, r, out);
             if (st != SL_OK) {
                 /* Chunks are claimed in order, so every row before this one
                  * is checked by someone: the lowest failing row wins. */
@@ -327,13 +331,10 @@ static void fill_worker(void *arg, int tid)
 sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
                       sl_error *err)
 {
-    if (SL_IN_LOWP(input)) {
-        sl_status st = sl__prepare(v, SL_IN_UNIT, which, threads, p, err);
-        if (st == SL_OK && (st = sl__quantise(p, input, threads, err)) != SL_OK)
-            sl__prepared_free(p);
-        return st;
-    }
     memset(p, 0, sizeof *p);
+    int lowp = SL_IN_LOWP(input) ? input : 0;
+    if (lowp) /* unit rows for the re-score, each quantised as soon as it is written */
+        input = SL_IN_UNIT;
     int64_t n = v->n, d = v->d;
     p->op.n = n;
     p->op.d = d;
@@ -375,7 +376,16 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
         return sl__fail(err, SL_ENOMEM, "out of memory preparing %lld x %lld rows", (long long)n,
                         (long long)d);
     p->owned = mem;
+    if (lowp) {
+        sl_status st = sl__quantise_alloc(p, lowp, err);
+        if (st != SL_OK) {
+            sl__prepared_free(p);
+            return st;
+        }
+    }
     fill f = {.v = v,
+              .op = &p->op,
+              .lowp = lowp,
               .input = input,
               .which = which,
               .rows = (float *)mem,
@@ -399,6 +409,8 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
     p->op.rows = f.rows;
     p->op.ld = ld;
     p->op.norm = f.norm;
+    if (lowp)
+        sl__quantise_finish(&p->op);
     return SL_OK;
 }
 

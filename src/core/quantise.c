@@ -12,22 +12,10 @@
  * nearest integer; a row of zeros gets sigma = 0 and q = 0.
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "internal.h"
-
-enum { QUANT_CHUNK = 64 };
-
-typedef struct quant {
-    sl_operand *op;
-    int input;
-    uint32_t *lp;
-    float *scale, *norm, *res;
-    int32_t *corr;
-    _Atomic int64_t next;
-} quant;
 
 /* Round to the float at or above x (x >= 0), then leave room for the
  * handful of float32 roundings the job layer makes when it evaluates the
@@ -115,43 +103,29 @@ static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int L, float
     return sum;
 }
 
-static void quantise_row(quant *q, int64_t r)
+void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x)
 {
-    const sl_operand *op = q->op;
-    const float *x = op->rows + r * op->ld;
     int64_t d = op->d, ldw = op->lpld;
-    uint32_t *out = q->lp + (r / SL_PANEL) * SL_PANEL * ldw + r % SL_PANEL;
+    uint32_t *out = (uint32_t *)op->lp + (r / SL_PANEL) * SL_PANEL * ldw + r % SL_PANEL;
+    float *scale = (float *)op->lpscale, *norm = (float *)op->lpnorm, *res = (float *)op->lpres;
+    int32_t *corr = (int32_t *)op->lpcorr;
     double nn = 0, rr = 0;
-    if (q->input == SL_IN_BF16) {
+    if (input == SL_IN_BF16) {
         quantise_bf16(x, d, ldw, out, &nn, &rr);
-        q->scale[r] = 1;
-        q->corr[r] = 0;
+        scale[r] = 1;
+        corr[r] = 0;
     } else {
-        int L = q->input == SL_IN_INT8 ? 127 : 63, off = q->input == SL_IN_INT8 ? 128 : 64;
+        int L = input == SL_IN_INT8 ? 127 : 63, off = input == SL_IN_INT8 ? 128 : 64;
         float amax = 0;
         for (int64_t k = 0; k < d; k++)
             amax = fabsf(x[k]) > amax ? fabsf(x[k]) : amax;
         float sigma = amax / (float)L; /* 0 for a zero row: then q = 0 and x~ = x = 0 */
         int64_t sum = quantise_int(x, d, ldw, L, sigma, out, &nn, &rr);
-        q->scale[r] = sigma;
-        q->corr[r] = (int32_t)(off * sum);
+        scale[r] = sigma;
+        corr[r] = (int32_t)(off * sum);
     }
-    q->norm[r] = round_up(sqrt(nn));
-    q->res[r] = round_up(sqrt(rr));
-}
-
-static void quant_worker(void *arg, int tid)
-{
-    (void)tid;
-    quant *q = arg;
-    for (;;) {
-        int64_t r0 = atomic_fetch_add(&q->next, QUANT_CHUNK);
-        if (r0 >= q->op->n)
-            break;
-        int64_t r1 = r0 + QUANT_CHUNK < q->op->n ? r0 + QUANT_CHUNK : q->op->n;
-        for (int64_t r = r0; r < r1; r++)
-            quantise_row(q, r);
-    }
+    norm[r] = round_up(sqrt(nn));
+    res[r] = round_up(sqrt(rr));
 }
 
 int64_t sl__lp_words(int input, int64_t d)
@@ -167,7 +141,7 @@ size_t sl__quantise_bytes(int64_t n, int64_t d, int input)
     return sl__add(sl__add(lp, sl__mul(npad, 16)), 64);
 }
 
-sl_status sl__quantise(sl_prepared *p, int input, int threads, sl_error *err)
+sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err)
 {
     sl_operand *op = &p->op;
     int64_t n = op->n, npad = (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD;
@@ -179,24 +153,21 @@ sl_status sl__quantise(sl_prepared *p, int input, int threads, sl_error *err)
                         (long long)n, (long long)op->d);
     memset(mem, 0, lp_bytes + (size_t)npad * 16); /* rows past n: zeros throughout */
     p->owned_lp = mem;
-    quant q = {.op = op, .input = input, .lp = (uint32_t *)mem};
-    q.scale = (float *)(mem + lp_bytes);
-    q.corr = (int32_t *)(q.scale + npad);
-    q.norm = (float *)(q.corr + npad);
-    q.res = q.norm + npad;
-    int64_t chunks = (n + QUANT_CHUNK - 1) / QUANT_CHUNK;
-    sl__run(threads < chunks ? threads : (int)chunks, quant_worker, &q);
+    op->lp = (const uint32_t *)mem;
+    op->lpscale = (const float *)(mem + lp_bytes);
+    op->lpcorr = (const int32_t *)(op->lpscale + npad);
+    op->lpnorm = (const float *)(op->lpcorr + npad);
+    op->lpres = op->lpnorm + npad;
+    return SL_OK;
+}
+
+void sl__quantise_finish(sl_operand *op)
+{
     float mn = 0, mr = 0;
-    for (int64_t r = 0; r < n; r++) {
-        mn = q.norm[r] > mn ? q.norm[r] : mn;
-        mr = q.res[r] > mr ? q.res[r] : mr;
+    for (int64_t r = 0; r < op->n; r++) {
+        mn = op->lpnorm[r] > mn ? op->lpnorm[r] : mn;
+        mr = op->lpres[r] > mr ? op->lpres[r] : mr;
     }
-    op->lp = q.lp;
-    op->lpscale = q.scale;
-    op->lpcorr = q.corr;
-    op->lpnorm = q.norm;
-    op->lpres = q.res;
     op->lpmax_norm = mn;
     op->lpmax_res = mr;
-    return SL_OK;
 }
