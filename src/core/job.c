@@ -80,11 +80,13 @@ typedef struct job {
     const sl_options *opt;
     sl_operand a, b; /* tile rows come from a, columns from b */
     int self, sym;
-    sl_scan_fn *scan; /* the epilogues' filter, for this CPU */
-    int lowp;         /* a reduced-precision kernel: bounded candidates, fp32 re-score */
-    float bound_c;    /* the bound's constant part (docs/ACCURACY.md) */
-    int64_t bcap;     /* knn: candidates a row may hold before they are re-scored */
-    double t0;        /* compute's start, for the statistics */
+    sl_scan_fn *scan;            /* the epilogues' filter, for this CPU */
+    int lowp;                    /* a reduced-precision kernel: bounded candidates, fp32 re-score */
+    float bound_c;               /* the bound's constant part (docs/ACCURACY.md) */
+    int64_t bcap;                /* knn: candidates a row may hold before they are re-scored */
+    float *erow;                 /* knn: each row's largest bound against the other operand */
+    _Atomic float *shared_floor; /* knn: the best floor any thread has, per row */
+    double t0;                   /* compute's start, for the statistics */
     uint64_t tick0;
     int64_t rows, cols;
     float *out; /* matrix */
@@ -349,11 +351,16 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
  * thread, for a random order). A row whose candidates overflow bcap drops
  * those below its floor, and re-scores them all if that frees too little. */
 
+/* The threads also share each row's best floor (any thread's is a valid
+ * floor for all): a row then warms up once, not once per thread. Relaxed
+ * atomics: a stale or lost update only leaves a lower, still valid, floor. */
 static inline float lb_floor(const tstate *ts, int64_t r)
 {
     const job *jb = ts->job;
     float lo = ts->lbn[r] == jb->k ? ts->lb[r * jb->k] : -INFINITY, ex = ts->topk.thr[r];
-    return lo > ex ? lo : ex;
+    float sh = atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed);
+    lo = lo > ex ? lo : ex;
+    return lo > sh ? lo : sh;
 }
 
 /* The min-heap of a row's k best lower bounds. */
@@ -386,8 +393,11 @@ static void lb_offer(tstate *ts, int64_t r, float lo)
 
 static void set_lthr(tstate *ts, int64_t r)
 {
-    const job *jb = ts->job;
-    ts->lthr[r] = lb_floor(ts, r) - row_bound(jb, &jb->a, r, &jb->b);
+    job *jb = ts->job;
+    float fl = lb_floor(ts, r);
+    if (fl > atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed))
+        atomic_store_explicit(&jb->shared_floor[r], fl, memory_order_relaxed);
+    ts->lthr[r] = fl - jb->erow[r];
 }
 
 /* Re-score candidate (r, o) and offer it to r's exact list. */
@@ -728,6 +738,8 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     b = sl__add(b, sl__mul(T, sl__add(per, 128)));
     if (jb->lowp) /* lowered thresholds and candidate counts per row */
         b = sl__add(b, sl__mul(T, sl__mul(rows, 8)));
+    if (jb->lowp && jb->op == OP_KNN) /* floors, bounds */
+        b = sl__add(b, sl__mul(rows, 8));
     if (jb->lowp && jb->op == OP_KNN) /* bound heaps and deferred candidates */
         b = sl__add(
             b, sl__mul(T, sl__mul(rows, sl__add(8, sl__mul((size_t)jb->bcap + (size_t)jb->k / 2 + 1,
@@ -885,6 +897,16 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
         double A = (double)jb->a.lpmax_norm * jb->b.lpmax_norm;
         jb->bound_c = (float)(sl_error_bound(jb->a.d) * (1.0 + A) + 1e-6);
     }
+    if (jb->lowp && jb->op == OP_KNN) {
+        jb->erow = sl__alloc(sl__mul((size_t)jb->rows, 4));
+        jb->shared_floor = sl__alloc(sl__mul((size_t)jb->rows, sizeof *jb->shared_floor));
+        if (!jb->erow || !jb->shared_floor)
+            return sl__fail(err, SL_ENOMEM, "out of memory for knn floors");
+        for (int64_t r = 0; r < jb->rows; r++) {
+            jb->erow[r] = row_bound(jb, &jb->a, r, &jb->b);
+            atomic_init(&jb->shared_floor[r], -INFINITY);
+        }
+    }
     return SL_OK;
 }
 
@@ -963,6 +985,8 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
         }
         free(jb->ts);
     }
+    sl__free(jb->erow);
+    sl__free(jb->shared_floor);
     if (jb->has_lock)
         pthread_mutex_destroy(&jb->lock);
     free(jb->tasks);

@@ -33,7 +33,7 @@
 
 #define BLK_MR 32
 #define BLK_NP 2
-#define BLK_KC SL_C4_KC
+#define BLK_KC 128 /* AMX: two 16 KiB row tiles and two column tiles per step stay in L1 */
 #define BLK_SRC(op) ((op)->lp)
 #define BLK_LDW(op) ((op)->lpld)
 #define BLK_PACKW(w) (w)
