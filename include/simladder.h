@@ -91,7 +91,14 @@ typedef struct sl_stats {
 typedef struct sl_options {
     const char *kernel;  /* NULL or "auto", a rung ("c3") or a kernel ("c3-avx2");
                             when NULL/"auto", the environment variable SL_KERNEL
-                            is honoured */
+                            is honoured. auto is the best fp32 rung, except for
+                            knn and join jobs of 2^30 multiply-adds or more, where
+                            a reduced-precision rung (c6, c7: exact through an
+                            fp32 re-score) is taken when a timing probe of this
+                            machine and a pilot on the job's data predict it at
+                            most 0.8 of the fp32 time; stats.kernel says which
+                            ran. Rungs agree within sl_error_bound(d), so another
+                            choice can change the last bits and tie order. */
     const char *isa;     /* cap the CPU features used: NULL, "scalar", "avx2", "avx512"
                             (AVX-512 without AMX), "amx" (no cap);
                             when NULL, the environment variable SL_ISA is honoured */

@@ -362,6 +362,33 @@ static void test_stats(void)
     free(x);
 }
 
+/* ---- the automatic choice ---- */
+
+static void test_auto(void)
+{
+    int quick = getenv("SL_TEST_QUICK") && atoi(getenv("SL_TEST_QUICK"));
+    int64_t n = quick ? 1500 : 4000;
+    for (int kind = 0; kind < D_KINDS; kind += 3) {
+        int64_t d = kind == D_GAUSS ? 768 : 97;
+        float *x = make(kind, n, d);
+        sl_view v = sl_view_f32(x, n, d);
+        float *s = malloc((size_t)n * 10 * 4);
+        int64_t *ix = malloc((size_t)n * 10 * 8);
+        sl_stats st;
+        sl_options o = {0};
+        o.stats = &st;
+        sl_error e;
+        CHECK(sl_knn(&v, NULL, 10, s, ix, &o, &e) == SL_OK);
+        printf("  auto on %s (%lld x %lld): %s\n", kind_name[kind], (long long)n, (long long)d,
+               st.kernel);
+        same_knn("auto", kind_name[kind], x, n, d, 10);
+        same_join("auto", kind_name[kind], x, n, d, 0.8);
+        free(s);
+        free(ix);
+        free(x);
+    }
+}
+
 int main(void)
 {
     td_rng = 7;
@@ -373,5 +400,6 @@ int main(void)
     RUN(test_bound);
     RUN(test_same_as_c5);
     RUN(test_stats);
+    RUN(test_auto);
     return DONE();
 }

@@ -82,4 +82,11 @@ void sl__topk_finish(sl_topk *t);
 /* Move every entry of src into dst. */
 void sl__topk_merge(sl_topk *dst, const sl_topk *src);
 
+/* ---- choose: auto between fp32 and the reduced-precision rungs ---- */
+
+/* op: 1 knn, 2 join. rows/cols: the tile rows' and columns' views. Returns
+ * fp32 or a reduced-precision kernel predicted to be faster on this data. */
+const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, int self, int sym,
+                            int64_t k, double tau, const sl_kernel *fp32, const char *isa);
+
 #endif

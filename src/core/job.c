@@ -753,8 +753,8 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     return b;
 }
 
-static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, const sl_options *opt,
-                       sl_error *err)
+static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int64_t k, double tau,
+                       const sl_options *opt, sl_error *err)
 {
     memset(jb, 0, sizeof *jb);
     jb->op = op;
@@ -772,6 +772,12 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, cons
         name = getenv("SL_KERNEL");
     if ((st = sl__kernel_resolve(name, opt ? opt->isa : NULL, &jb->kern, err)) != SL_OK)
         return st;
+    if ((!name || !*name || !strcmp(name, "auto")) && op != OP_MATRIX && k >= 1 && tau >= -1 &&
+        tau <= 1) { /* auto: reduced precision where it pays (choose.c) */
+        const sl_view *rv = op == OP_KNN && y ? y : x, *cv = op == OP_KNN && y ? x : (y ? y : x);
+        jb->kern = sl__choose(op, rv, cv, y == NULL, y == NULL && jb->kern->symmetric, k, tau,
+                              jb->kern, opt ? opt->isa : NULL);
+    }
     if (SL_IN_LOWP(jb->kern->input)) {
         /* A matrix has no candidates to filter: every entry must be exact,
          * so the reduced-precision rungs hand it to their fp32 kernel. */
@@ -1001,7 +1007,7 @@ sl_status sl_matrix(const sl_view *x, const sl_view *y, float *out, int64_t ldo,
 {
     job jb;
     sl_prepared pa = {0}, pb = {0};
-    sl_status st = setup(&jb, OP_MATRIX, x, y, opt, err);
+    sl_status st = setup(&jb, OP_MATRIX, x, y, 1, 0, opt, err);
     if (st != SL_OK)
         return st;
     if (!out)
@@ -1028,7 +1034,7 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
 {
     job jb;
     sl_prepared pa = {0}, pb = {0};
-    sl_status st = setup(&jb, OP_KNN, x, q, opt, err);
+    sl_status st = setup(&jb, OP_KNN, x, q, k, 0, opt, err);
     if (st != SL_OK)
         return st;
     if (k < 1)
@@ -1098,7 +1104,7 @@ sl_status sl_join(const sl_view *x, const sl_view *y, double tau, sl_pairs *out,
     sl_prepared pa = {0}, pb = {0};
     if (out)
         memset(out, 0, sizeof *out);
-    sl_status st = setup(&jb, OP_JOIN, x, y, opt, err);
+    sl_status st = setup(&jb, OP_JOIN, x, y, 1, tau, opt, err);
     if (st != SL_OK)
         return st;
     if (!out)
@@ -1185,7 +1191,7 @@ sl_status sl_plan(const char *op, const sl_view *x, const sl_view *y, int64_t k,
     if (!bytes)
         return sl__fail(err, SL_EINVAL, "plan: bytes pointer is NULL");
     job jb;
-    sl_status st = setup(&jb, o, x, y, opt, err);
+    sl_status st = setup(&jb, o, x, y, k > 0 ? k : 1, 0, opt, err);
     if (st != SL_OK)
         return st;
     jb.k = k > 0 ? k : 1;

@@ -1,0 +1,187 @@
+/*
+ * The automatic choice between the fp32 top rung and the reduced-precision
+ * rungs, for knn and join. A reduced-precision rung wins when its cheaper
+ * tiles save more than its re-scores cost, and both sides depend on the
+ * machine (vdpbf16ps is fast on Zen 4 and slow on some Intel cores; AMX is
+ * another story again) and on the data (the bound's width next to the gaps
+ * between similarities). So both are measured, not assumed:
+ *
+ *   - the machine, once per process and kernel: the time of one tile of
+ *     each kernel on synthetic data, and of the fp32 re-score dot;
+ *   - the data, per job: a pilot of 32 rows against up to 2,048 columns
+ *     (strided samples, no copy), quantised as the rung would, counts the
+ *     pairs whose f + 2 e reaches the row's estimated k-th best (knn) or
+ *     tau (join): what the rung would have to re-score.
+ *
+ * The prediction is tiles x tile time + candidates x re-score time; a
+ * reduced-precision rung is chosen when it predicts at most 0.8 of the fp32
+ * time. Jobs under 2^30 multiply-adds stay on fp32: the pilot would cost a
+ * visible share of them. The choice only ever selects among exact paths, so
+ * a wrong guess costs time, never correctness.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512 };
+
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static double pair_secs[64]; /* per kernel index: seconds per pair at d = 768 */
+static double dot_secs[64];  /* per kernel index: its re-score, per pair */
+
+static double probe_tile(const sl_kernel *k)
+{
+    float *x = malloc((size_t)PROBE_N * PROBE_D * sizeof *x);
+    if (!x)
+        return 0;
+    uint64_t s = 12345;
+    for (int64_t i = 0; i < (int64_t)PROBE_N * PROBE_D; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((int64_t)(s >> 40) - (1 << 23)) * 0x1p-23f;
+    }
+    sl_view v = sl_view_f32(x, PROBE_N, PROBE_D);
+    sl_prepared p;
+    double best = 0;
+    if (sl__prepare(&v, k->input, 0, 1, &p, NULL) == SL_OK) {
+        size_t sb = k->scratch ? k->scratch(PROBE_D) : 0;
+        void *scratch = sb ? sl__alloc(sb) : NULL;
+        float *c = sl__alloc((size_t)PROBE_N * PROBE_N * 4);
+        if (c && (!sb || scratch)) {
+            for (int rep = 0; rep < 4; rep++) {
+                if (scratch)
+                    memset(scratch, 0, sb);
+                int64_t rows = k->task_rows < PROBE_N ? k->task_rows : PROBE_N;
+                sl_tile t = {&p.op, &p.op, 0, rows, 0, PROBE_N, c, PROBE_N, 0, scratch};
+                double t0 = sl__now();
+                k->tile(&t);
+                double dt = (sl__now() - t0) / ((double)rows * PROBE_N);
+                if (rep > 0 && (best == 0 || dt < best)) /* the first warms the caches */
+                    best = dt;
+            }
+            if (k->rescore) {
+                double t0 = sl__now();
+                float acc = 0;
+                for (int i = 0; i < 4 * PROBE_N; i++)
+                    acc += k->rescore(p.op.rows + (i % PROBE_N) * p.op.ld,
+                                      p.op.rows + ((i * 7 + 3) % PROBE_N) * p.op.ld, p.op.ld);
+                dot_secs[k - sl__kernels] = (sl__now() - t0) / (4 * PROBE_N) + 0 * acc;
+            }
+        }
+        sl__free(c);
+        sl__free(scratch);
+        sl__prepared_free(&p);
+    }
+    free(x);
+    return best;
+}
+
+/* Seconds per pair at d = 768, measured once per process. */
+static double tile_cost(const sl_kernel *k)
+{
+    int i = (int)(k - sl__kernels);
+    pthread_mutex_lock(&probe_lock);
+    if (pair_secs[i] == 0)
+        pair_secs[i] = probe_tile(k);
+    double c = pair_secs[i];
+    pthread_mutex_unlock(&probe_lock);
+    return c;
+}
+
+/* A view of every step-th row of v, at most n of them, starting at row 0. */
+static sl_view every(const sl_view *v, int64_t n)
+{
+    sl_view s = *v;
+    int64_t step = v->n > n ? v->n / n : 1;
+    s.n = v->n / step < n ? v->n / step : n;
+    s.row_stride = v->row_stride * step;
+    return s;
+}
+
+/* The pilot: the share of pairs the rung would re-score. */
+static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const sl_view *cols,
+                          int self, int64_t k_nn, double tau)
+{
+    sl_view vr = every(rows, PILOT_ROWS), vc = every(cols, PILOT_COLS);
+    sl_prepared pr, pc;
+    if (sl__prepare(&vr, k->input, 0, 1, &pr, NULL) != SL_OK)
+        return 1;
+    if (sl__prepare(&vc, k->input, 1, 1, &pc, NULL) != SL_OK) {
+        sl__prepared_free(&pr);
+        return 1;
+    }
+    int64_t m = vc.n, step_r = rows->n / vr.n, step_c = cols->n / vc.n;
+    float *f = malloc((size_t)m * sizeof *f), *e = malloc((size_t)m * sizeof *e);
+    double C = sl_error_bound(rows->d) * 2 + 1e-6, hits = 0, total = 0;
+    /* The k-th best of n columns is about the (k m / n)-th best of m of them. */
+    int64_t kk = (int64_t)ceil((double)k_nn * (double)m / (double)cols->n);
+    kk = kk < 1 ? 1 : kk > m ? m : kk;
+    for (int64_t i = 0; f && e && i < vr.n; i++) {
+        const float *xi = pr.op.rows + i * pr.op.ld;
+        int64_t live = 0;
+        for (int64_t j = 0; j < m; j++) {
+            if (self && i * step_r == j * step_c)
+                continue; /* the row itself */
+            f[live] = k->rescore(xi, pc.op.rows + j * pc.op.ld, pr.op.ld);
+            e[live++] = pr.op.lpnorm[i] * pc.op.lpres[j] + pr.op.lpres[i] * pc.op.lpnorm[j] +
+                        pr.op.lpres[i] * pc.op.lpres[j] + (float)C;
+        }
+        float line = (float)tau;
+        if (op != 2) { /* knn: the estimated k-th best, from a copy */
+            float *g = malloc((size_t)(live ? live : 1) * sizeof *g);
+            if (!g)
+                break;
+            memcpy(g, f, (size_t)live * sizeof *g);
+            for (int64_t a = 0; a < kk && a < live; a++) /* partial selection: kk is small */
+                for (int64_t b = a + 1; b < live; b++)
+                    if (g[b] > g[a]) {
+                        float t = g[a];
+                        g[a] = g[b];
+                        g[b] = t;
+                    }
+            line = live ? g[(kk < live ? kk : live) - 1] : -INFINITY;
+            free(g);
+        }
+        for (int64_t j = 0; j < live; j++)
+            hits += f[j] + 2 * e[j] >= line;
+        total += (double)live;
+    }
+    free(f);
+    free(e);
+    sl__prepared_free(&pr);
+    sl__prepared_free(&pc);
+    return total > 0 ? hits / total : 1;
+}
+
+const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, int self, int sym,
+                            int64_t k, double tau, const sl_kernel *fp32, const char *isa)
+{
+    double d = (double)rows->d, pairs = (double)rows->n * (double)cols->n / (sym ? 2 : 1);
+    if (op == 0 /* matrix */ || pairs * d < 0x1p30 || rows->d > 65536 || (op == 1 && k > 1000))
+        return fp32;
+    unsigned f;
+    if (sl__cpu_usable(isa, &f, NULL) != SL_OK)
+        return fp32;
+    double scale = d / PROBE_D, best_t = tile_cost(fp32) * scale * pairs;
+    const sl_kernel *best = fp32;
+    const char *rungs[] = {"c6", "c7"};
+    for (int r = 0; r < 2; r++) {
+        const sl_kernel *lk;
+        if (sl__kernel_resolve(rungs[r], isa, &lk, NULL) != SL_OK || !SL_IN_LOWP(lk->input))
+            continue;
+        double tile = tile_cost(lk) * scale * pairs;
+        if (tile >= 0.8 * best_t)
+            continue; /* no data makes it win */
+        double share = pilot_share(lk, op == 1 ? 1 : 2, rows, cols, self, k, tau);
+        double cand = share * (double)rows->n * (double)cols->n;
+        double t = tile + cand * dot_secs[lk - sl__kernels] * scale;
+        if (t < 0.8 * best_t) {
+            best_t = t;
+            best = lk;
+        }
+    }
+    return best;
+}
