@@ -75,7 +75,7 @@ static const char usage_text[] =
     "                       by extension: .npy .fvecs .bvecs .ivecs .h5 .hdf5; others npy)\n"
     "\n"
     "bench options: --n N (10000) --d D (768) --budget SECONDS per rung (6) --repeat R (3)\n"
-    "               --rungs c0,c1,c2,c3 --op matrix|knn\n"
+    "               --rungs c0,c1,c2,c3 --op matrix|knn (knn adds c6,c7 and their statistics)\n"
     "\n"
     "INPUT is a float32, float16 or float64 .npy file (2-D, C or Fortran order); a TEXMEX\n"
     ".fvecs (read in place), .bvecs (uint8, converted to float32 in memory) or .ivecs file\n"
@@ -653,12 +653,13 @@ typedef struct bench_row {
     double t_run, t_full, err;
     int extrapolated, ok, threads;
     double checksum;
+    sl_stats stats; /* of the last run */
 } bench_row;
 
 /* One timed run of rung on the first n rows; the median of reps. */
 static int bench_once(const char *op, const char *rung, const float *data, int64_t n, int64_t d,
                       int threads, int reps, float *out, float *sims, int64_t *idx, double *t,
-                      char *kname, int *used)
+                      char *kname, int *used, sl_stats *last)
 {
     sl_view v = sl_view_f32(data, n, d);
     double times[16];
@@ -677,6 +678,7 @@ static int bench_once(const char *op, const char *rung, const float *data, int64
         }
         snprintf(kname, 32, "%s", st.kernel);
         *used = st.threads;
+        *last = st;
     }
     qsort(times, (size_t)reps, sizeof *times, cmp_double);
     *t = times[reps / 2];
@@ -687,7 +689,7 @@ static int cmd_bench(int argc, char **argv)
 {
     int64_t n = 10000, d = 768;
     double budget = 6;
-    int reps = 3, threads = 0;
+    int reps = 3, threads = 0, rungs_given = 0;
     const char *rungs = "c0,c1,c2,c3,c4,c5", *op = "matrix";
     static const struct option lo[] = {
         {"n", 1, 0, 'n'},      {"d", 1, 0, 'd'},     {"budget", 1, 0, 'b'},
@@ -701,7 +703,10 @@ static int cmd_bench(int argc, char **argv)
         case 'd': d = parse_int(optarg, "--d"); break;
         case 'b': budget = parse_double(optarg, "--budget"); break;
         case 'r': reps = (int)parse_int(optarg, "--repeat"); break;
-        case 'R': rungs = optarg; break;
+        case 'R':
+            rungs = optarg;
+            rungs_given = 1;
+            break;
         case 'T': threads = (int)parse_int(optarg, "--threads"); break;
         case 'o': op = optarg; break;
         case 'Q': quiet = 1; break;
@@ -714,6 +719,8 @@ static int cmd_bench(int argc, char **argv)
         usage_error("bench: need --n >= 2, --d >= 1, 1 <= --repeat <= 15, --budget > 0");
     if (strcmp(op, "matrix") && strcmp(op, "knn"))
         usage_error("bench: --op must be matrix or knn");
+    if (!rungs_given && !strcmp(op, "knn"))
+        rungs = "c0,c1,c2,c3,c4,c5,c6,c7"; /* the reduced-precision rungs are knn rungs */
 
     float *data = malloc((size_t)n * (size_t)d * sizeof *data);
     float *out = !strcmp(op, "matrix") ? malloc((size_t)n * (size_t)n * sizeof *out) : NULL;
@@ -761,17 +768,17 @@ static int cmd_bench(int argc, char **argv)
         /* Probe on a small n, then pick the largest n the budget allows. */
         int64_t m = n < 256 ? n : 256;
         double t;
-        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel, &b->threads) !=
-            0)
+        if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel, &b->threads,
+                       &b->stats) != 0)
             continue;
         while (m < n && t * 4 < budget / (reps + 1)) {
             m = m * 2 > n ? n : m * 2;
             if (bench_once(op, r, data, m, d, threads, 1, out, sims, idx, &t, b->kernel,
-                           &b->threads) != 0)
+                           &b->threads, &b->stats) != 0)
                 break;
         }
-        if (bench_once(op, r, data, m, d, threads, reps, out, sims, idx, &t, b->kernel,
-                       &b->threads) != 0)
+        if (bench_once(op, r, data, m, d, threads, reps, out, sims, idx, &t, b->kernel, &b->threads,
+                       &b->stats) != 0)
             continue;
         b->n_run = m;
         b->t_run = t;
@@ -820,6 +827,14 @@ static int cmd_bench(int argc, char **argv)
                b->kernel, b->threads, (long long)m, b->t_run, b->t_full,
                b->extrapolated ? "*" : " ", gf, pk > 0 ? 100 * gf / pk : 0.0, prev / b->t_full,
                first / b->t_full, b->err);
+        if (b->stats.candidates) {
+            const sl_stats *st = &b->stats;
+            double busy = (st->seconds_compute + st->seconds_finish) * st->threads;
+            printf("#     %s re-scored in fp32: %.1f pairs per row (at most %lld in a row), "
+                   "%.1f%% of the thread time\n",
+                   b->kernel, (double)st->candidates / (double)m, (long long)st->candidates_max_row,
+                   busy > 0 ? 100 * st->seconds_rerank / busy : 0.0);
+        }
         fflush(stdout);
     }
     printf("# * extrapolated from n_run by (n / n_run)^2\n");
