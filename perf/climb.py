@@ -48,6 +48,7 @@ C_RUNGS = [
     ("c7", "C: int8 tiles, bounded candidates re-scored in fp32 (exact)"),
 ]
 THREADED = {"c5", "c6", "c7"}
+LAST_STATS: dict = {}  # the C rungs' statistics of their last call (kernel, re-scores)
 # Reduced precision only pays where something can be filtered: a matrix
 # needs every entry exact, so c6 and c7 hand it to c5 and have no matrix row.
 KNN_ONLY = {"c6", "c7"}
@@ -100,7 +101,8 @@ def make_rungs(python: bool = True) -> list:
             return simladder.matrix(x, kernel=name, threads=threads)
 
         def knn(x, k, name=name, threads=threads):
-            return simladder.knn(x, k, kernel=name, threads=threads)
+            LAST_STATS.clear()
+            return simladder.knn(x, k, kernel=name, threads=threads, stats=LAST_STATS)
 
         if Rung is not None:
             r = Rung(
@@ -218,6 +220,8 @@ def run_worker(req: dict) -> dict:
         times.append(time.perf_counter() - t0)
     peak = peak_kib() - base
     res = {"times": times, "n": n, "extra_rss_mib": peak / 1024}
+    if LAST_STATS:
+        res["stats"] = dict(LAST_STATS)
     rows = np.unique(np.linspace(0, n - 1, min(n, 64)).astype(np.int64))
     ref = reference_rows(x, rows)
     if req["job"] == "matrix":

@@ -162,6 +162,36 @@ def step_sentences(rec: dict, times: dict) -> list[str]:
     return lines
 
 
+def lowp_sentences(rec: dict, times: dict) -> list[str]:
+    """What the reduced-precision rungs did, from their own statistics."""
+    rows = {r["rung"]: r for r in ladder_rows(rec, "knn")}
+    out = []
+    for name in ("c6", "c7"):
+        r = rows.get(name)
+        if not r or name not in times or "c5" not in times:
+            continue
+        st = r.get("stats") or {}
+        n = r.get("n") or rec["workload"]["n"]
+        busy = (st.get("seconds_compute", 0) + st.get("seconds_finish", 0)) * st.get("threads", 1)
+        share = 100 * st.get("seconds_rerank", 0) / busy if busy else 0
+        ratio = times["c5"] / times[name]
+        s = (
+            f"- **{name}** ({st.get('kernel', name)}): {STEP[name]}. {fmt_s(times[name])}, "
+            f"{fmt_x(ratio)} {'faster' if ratio >= 1 else 'slower'} than c5"
+        )
+        if st:
+            s += (
+                f"; it re-scored {st['candidates'] / n:.1f} pairs per row in fp32 (at most "
+                f"{st['candidates_max_row']} in a row), {share:.1f}% of its thread time"
+            )
+        s += (
+            ". Its GFLOP/s count the fp32 work it replaces, so they can pass the fp32 peak; "
+            "the neighbour sets are c5's (max error as for any fp32 rung)."
+        )
+        out.append(s)
+    return ["", *out] if out else []
+
+
 def plot(rec: dict, path: Path) -> str:
     try:
         import matplotlib
@@ -241,7 +271,9 @@ def write(rec: dict, notes: Path, png: Path) -> None:
     lines += ["", "### The libraries people use instead", ""]
     lines += table(rec, "matrix", peers=True)[0]
     lines += ["", f"## The kNN graph (k = {w['k']}, self excluded)", ""]
-    lines += table(rec, "knn")[0]
+    ktab, ktimes = table(rec, "knn")
+    lines += ktab
+    lines += lowp_sentences(rec, ktimes)
     lines += ["", "Against the libraries:", ""]
     lines += table(rec, "knn", peers=True)[0]
     for extra in rec.get("sections", []):

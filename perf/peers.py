@@ -393,24 +393,37 @@ def main() -> int:
         big = rng.standard_normal((nbig, d), dtype=np.float32)
         big.tofile(tmp / "big.f32")
         del big
-        w2 = Worker("simladder-100k", [str(worker_bin)], json_requests=False)
-        base = w2.ask("rss")["maxrss_kib"]
-        w2.ask(f"load big {tmp / 'big.f32'} {nbig} {d}")
-        res = w2.ask(f"knn big {k} c5 0")
-        rss = w2.ask("rss")["maxrss_kib"]
-        w2.close()
         input_mib = nbig * d * 4 / 2**20
-        packed_mib = ((nbig + 15) // 16 * 16) * ((d + 15) // 16 * 16) * 4 / 2**20
-        extra = rss / 1024 - input_mib - packed_mib
-        print(
-            f"# knn self n = {nbig}: {res.get('seconds', float('nan')):.2f} s, "
-            f"{res.get('seconds', 0) / (100 * t5):.3f} x (100 x the n = {n} time); "
-            f"peak RSS {rss / 1024:.0f} MiB = input {input_mib:.0f} + packed {packed_mib:.0f} "
-            f"+ {extra:.0f} MiB (process base {base / 1024:.0f})"
-        )
-        fig["knn_100k_over_100x_10k"] = res.get("seconds", float("nan")) / (100 * t5)
-        fig["knn_100k_rss_extra_mib"] = extra
-        record["knn_100k"] = {"seconds": res.get("seconds"), "maxrss_kib": rss}
+        packed_mib = ((nbig + 31) // 32 * 32) * ((d + 15) // 16 * 16) * 4 / 2**20
+        runs = [("c5", None)]
+        if "lowp_best" in fig:  # and the fastest reduced-precision rung, with its panels
+            lk = fig["lowp_best"]
+            words = (d + 1) // 2 if lk.startswith("c6") else (d + 3) // 4
+            quant_mib = ((nbig + 31) // 32 * 32) * ((words + 15) // 16 * 16 * 4 + 16) / 2**20
+            runs.append((lk, quant_mib))
+        record["knn_100k"] = {}
+        for kern, quant_mib in runs:
+            # A fresh worker each, so the peak RSS is this job's alone.
+            w2 = Worker("simladder-100k", [str(worker_bin)], json_requests=False)
+            base = w2.ask("rss")["maxrss_kib"]
+            w2.ask(f"load big {tmp / 'big.f32'} {nbig} {d}")
+            res = w2.ask(f"knn big {k} {kern} 0")
+            rss = w2.ask("rss")["maxrss_kib"]
+            w2.close()
+            extra = rss / 1024 - input_mib - packed_mib - (quant_mib or 0)
+            t10 = t5 if kern == "c5" else med.get(f"sl knn {kern[:2]}", float("nan"))
+            ratio = res.get("seconds", float("nan")) / (100 * t10)
+            qtxt = f" + quantised {quant_mib:.0f}" if quant_mib else ""
+            print(
+                f"# knn self n = {nbig}, {res.get('kernel', kern)}: "
+                f"{res.get('seconds', float('nan')):.2f} s, {ratio:.3f} x (100 x its n = {n} "
+                f"time); peak RSS {rss / 1024:.0f} MiB = input {input_mib:.0f} + packed "
+                f"{packed_mib:.0f}{qtxt} + {extra:.0f} MiB (process base {base / 1024:.0f})"
+            )
+            tag = "" if kern == "c5" else "_lowp"
+            fig[f"knn_100k_over_100x_10k{tag}"] = ratio
+            fig[f"knn_100k_rss_extra_mib{tag}"] = extra
+            record["knn_100k"][kern] = {"seconds": res.get("seconds"), "maxrss_kib": rss}
 
     record["figures"] = fig
     print("# figures (ratios measured in this run):")

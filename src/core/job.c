@@ -714,11 +714,12 @@ static int thread_count(const job *jb)
 }
 
 /* knn on a reduced-precision kernel: room for about twice the k a row
- * keeps, within 64 MiB over all threads. */
+ * keeps, within 32 MiB over all threads (the n = 100,000
+ * memory bound). */
 static void set_bcap(job *jb)
 {
     int64_t k = jb->k, B = 2 * k < 128 ? 128 : 2 * k > 512 ? 512 : 2 * k;
-    int64_t fit = (int64_t)((64u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
+    int64_t fit = (int64_t)((32u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
     jb->bcap = B < fit ? B : fit < 8 ? 8 : fit;
 }
 
