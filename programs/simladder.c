@@ -429,9 +429,11 @@ static void run_job(const args *a)
     same_file_check(a->input, a->output);
     if (a->queries)
         same_file_check(a->queries, a->output);
+    double t_read = now();
     load(&x, a->input, a->in_format, a->limit);
     if (a->queries)
         load(&q, a->queries, a->in_format, a->limit);
+    t_read = now() - t_read;
     const sl_view *vx = &x.arr.view, *vq = a->queries ? &q.arr.view : NULL;
     if (vq && vq->d != vx->d)
         die(EXIT_JOB, "%s has d = %lld but %s has d = %lld", a->queries, (long long)vq->d, a->input,
@@ -578,8 +580,10 @@ static void run_job(const args *a)
          stats.seconds_prepare, human((double)peak_rss(), h1));
     if (verbose) {
         double busy = (stats.seconds_compute + stats.seconds_finish) * stats.threads;
-        fprintf(stderr, "  stats: prepare %.3f s, tiles %.3f s, merge %.3f s, planned memory %s\n",
-                stats.seconds_prepare, stats.seconds_compute, stats.seconds_finish,
+        fprintf(stderr,
+                "  stats: read %.4f s, prepare %.3f s, tiles %.3f s, merge %.3f s, planned "
+                "memory %s\n",
+                t_read, stats.seconds_prepare, stats.seconds_compute, stats.seconds_finish,
                 human((double)stats.memory_planned, h1));
         if (stats.candidates)
             fprintf(stderr,

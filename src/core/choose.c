@@ -51,10 +51,10 @@ static double probe_tile(const sl_kernel *k)
         void *scratch = sb ? sl__alloc(sb) : NULL;
         float *c = sl__alloc((size_t)PROBE_N * PROBE_N * 4);
         if (c && (!sb || scratch)) {
-            for (int rep = 0; rep < 4; rep++) {
+            for (int rep = 0; rep < 3; rep++) {
                 if (scratch)
                     memset(scratch, 0, sb);
-                int64_t rows = k->task_rows < PROBE_N ? k->task_rows : PROBE_N;
+                int64_t rows = k->task_rows < 96 ? k->task_rows : 96;
                 sl_tile t = {&p.op, &p.op, 0, rows, 0, PROBE_N, c, PROBE_N, 0, scratch};
                 double t0 = sl__now();
                 k->tile(&t);
@@ -107,23 +107,30 @@ static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const
 {
     sl_view vr = every(rows, PILOT_ROWS), vc = every(cols, PILOT_COLS);
     sl_prepared pr, pc;
-    if (sl__prepare(&vr, k->input, 0, 1, &pr, NULL) != SL_OK)
+    if (sl__prepare(&vc, k->input, 1, 1, &pc, NULL) != SL_OK)
         return 1;
-    if (sl__prepare(&vc, k->input, 1, 1, &pc, NULL) != SL_OK) {
-        sl__prepared_free(&pr);
+    int64_t m = vc.n, step_c = cols->n / vc.n, step_r = rows->n / vr.n, rsub = 1;
+    if (self) { /* the row sample: every few of the column sample, already prepared */
+        rsub = m > PILOT_ROWS ? m / PILOT_ROWS : 1;
+        step_r = step_c * rsub;
+        pr = pc;
+        pr.owned = pr.owned_lp = NULL; /* pc owns the memory */
+        vr.n = (m + rsub - 1) / rsub;
+    } else if (sl__prepare(&vr, k->input, 0, 1, &pr, NULL) != SL_OK) {
+        sl__prepared_free(&pc);
         return 1;
     }
-    int64_t m = vc.n, step_r = rows->n / vr.n, step_c = cols->n / vc.n;
     float *f = malloc((size_t)m * sizeof *f), *e = malloc((size_t)m * sizeof *e);
     double C = sl_error_bound(rows->d) * 2 + 1e-6, hits = 0, total = 0;
     /* The k-th best of n columns is about the (k m / n)-th best of m of them. */
     int64_t kk = (int64_t)ceil((double)k_nn * (double)m / (double)cols->n);
     kk = kk < 1 ? 1 : kk > m ? m : kk;
-    for (int64_t i = 0; f && e && i < vr.n; i++) {
+    for (int64_t ii = 0; f && e && ii < vr.n; ii++) {
+        int64_t i = ii * (self ? rsub : 1);
         const float *xi = pr.op.rows + i * pr.op.ld;
         int64_t live = 0;
         for (int64_t j = 0; j < m; j++) {
-            if (self && i * step_r == j * step_c)
+            if (self && ii * step_r == j * step_c)
                 continue; /* the row itself */
             f[live] = k->rescore(xi, pc.op.rows + j * pc.op.ld, pr.op.ld);
             e[live++] = pr.op.lpnorm[i] * pc.op.lpres[j] + pr.op.lpres[i] * pc.op.lpnorm[j] +
