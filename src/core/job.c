@@ -521,34 +521,6 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
     }
 }
 
-/* The k-th largest of v[0..n), n >= k (v is reordered). */
-static float kth_largest(float *v, int64_t n, int64_t k)
-{
-    int64_t lo = 0, hi = n - 1, want = k - 1;
-    while (lo < hi) {
-        float p = v[lo + (hi - lo) / 2];
-        int64_t a = lo, b = hi;
-        while (a <= b) {
-            while (v[a] > p)
-                a++;
-            while (v[b] < p)
-                b--;
-            if (a <= b) {
-                float x = v[a];
-                v[a++] = v[b];
-                v[b--] = x;
-            }
-        }
-        if (want <= b)
-            hi = b;
-        else if (want >= a)
-            lo = a;
-        else
-            return v[want];
-    }
-    return v[want];
-}
-
 /* After the tiles: thread 0's exact lists hold every thread's (merged), and
  * each row's candidates from every thread are re-scored against the floor
  * all threads' bounds give. Rows are independent: done in parallel. */
@@ -564,7 +536,7 @@ static void settle_worker(void *arg, int tid)
     tstate *me = &jb->ts[tid];
     sl_topk *tk = &jb->ts[0].topk;
     int64_t k = jb->k, T = jb->nthreads, B = jb->bcap;
-    float *pool = malloc(sl__mul((size_t)(T * k), sizeof *pool));
+    cand *pool = malloc(sl__mul((size_t)(T * k), sizeof *pool)); /* lower bounds, in .s */
     cand *all = malloc(sl__mul((size_t)(T * B), sizeof *all));
     if (!pool || !all) {
         free(pool);
@@ -581,11 +553,18 @@ static void settle_worker(void *arg, int tid)
             for (int t = 0; t < T; t++) {
                 const tstate *ts = &jb->ts[t];
                 for (int64_t q = 0; q < ts->lbn[r]; q++)
-                    pool[m++] = ts->lb[r * k + q];
+                    pool[m++].s = ts->lb[r * k + q];
                 memcpy(all + n, ts->buf + r * B, (size_t)ts->bn[r] * sizeof *all);
                 n += ts->bn[r];
             }
-            settle_list(me, tk, r, all, n, m >= k ? kth_largest(pool, m, k) : -INFINITY, n);
+            float fl = -INFINITY; /* the k-th best lower bound over all threads */
+            if (m >= k) {
+                select_top(pool, m, k);
+                fl = pool[0].s;
+                for (int64_t q = 1; q < k; q++)
+                    fl = pool[q].s < fl ? pool[q].s : fl;
+            }
+            settle_list(me, tk, r, all, n, fl, n);
         }
     }
     free(pool);

@@ -3,12 +3,7 @@
  * a multiple of 16 floats, so the remainder after the 64-wide loop is whole
  * registers.
  */
-#if defined(SL_SIMDE) /* test builds: AVX-512 emulated on AVX2 (tests/emu/) */
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#else
-#include <immintrin.h>
-#endif
+#include "avx512.h"
 
 #include "kernels.h"
 

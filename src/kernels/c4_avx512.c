@@ -9,12 +9,7 @@
  * The accumulators are named one by one: gcc keeps an array of 24 __m512 in
  * memory and reloads it on every FMA, which costs two thirds of the speed.
  */
-#if defined(SL_SIMDE) /* test builds: AVX-512 emulated on AVX2 (tests/emu/) */
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#else
-#include <immintrin.h>
-#endif
+#include "avx512.h"
 
 #include "kernels.h"
 

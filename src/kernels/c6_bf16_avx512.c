@@ -7,12 +7,7 @@
  * of 2 depth values, 12 broadcasts of row words, 24 accumulators, and the
  * sums are s~ as they stand, so the finish has nothing to do.
  */
-#if defined(SL_SIMDE) /* test builds: AVX-512 emulated on AVX2 (tests/emu/) */
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#else
-#include <immintrin.h>
-#endif
+#include "avx512.h"
 
 #include "kernels.h"
 

@@ -18,13 +18,9 @@
  * Accumulation: exact int32 for int8 (d * 127^2 fits); fp32 with one
  * rounding per product for bf16, as vdpbf16ps (docs/ACCURACY.md).
  */
+#include "avx512.h"
 #if defined(SL_AMX_EMULATED) /* test builds: tiles emulated in C (tests/emu/) */
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-
 #include "amx_emu.h"
-#else
-#include <immintrin.h>
 #endif
 
 #include <string.h>

@@ -10,12 +10,7 @@
  * arithmetic while d * 127 * 255 fits in an int32 (d < 66,000; the job
  * layer checks), then one conversion and two products give s~.
  */
-#if defined(SL_SIMDE) /* test builds: AVX-512 emulated on AVX2 (tests/emu/) */
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#else
-#include <immintrin.h>
-#endif
+#include "avx512.h"
 
 #include "kernels.h"
 

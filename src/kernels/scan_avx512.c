@@ -4,12 +4,7 @@
  * lists are warm almost nothing passes, so this loop is most of what a knn
  * epilogue costs, and the wider compare is most of what it can save.
  */
-#if defined(SL_SIMDE)
-#define SIMDE_ENABLE_NATIVE_ALIASES
-#include <simde/x86/avx512.h>
-#else
-#include <immintrin.h>
-#endif
+#include "avx512.h"
 
 #include "kernels.h"
 
