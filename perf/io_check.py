@@ -54,11 +54,9 @@ def main() -> None:
         np.save(f, x)
         out = Path(tmp) / "nn.npz"
         for kern in ("c5", "auto"):
-            runs = [run(["knn", str(f), "-k", "10", "-o", str(out), "--kernel", kern])]
-            runs += [run(["knn", str(f), "-k", "10", "-o", str(out), "--kernel", kern])]
-            runs += [run(["knn", str(f), "-k", "10", "-o", str(out), "--kernel", kern])]
-            runs += [run(["knn", str(f), "-k", "10", "-o", str(out), "--kernel", kern])]
-            runs += [run(["knn", str(f), "-k", "10", "-o", str(out), "--kernel", kern])]
+            runs = [
+                run(["knn", str(f), "-k", "10", "-o", str(out), "--kernel", kern]) for _ in range(5)
+            ]
             wall = statistics.median(r[0] for r in runs)
             job = statistics.median(r[1] for r in runs)
             read = statistics.median(r[4] for r in runs)

@@ -32,6 +32,7 @@ enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512 };
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static double pair_secs[64]; /* per kernel index: seconds per pair at d = 768 */
 static double dot_secs[64];  /* per kernel index: its re-score, per pair */
+static volatile float probe_sink;
 
 static double probe_tile(const sl_kernel *k)
 {
@@ -68,7 +69,8 @@ static double probe_tile(const sl_kernel *k)
                 for (int i = 0; i < 4 * PROBE_N; i++)
                     acc += k->rescore(p.op.rows + (i % PROBE_N) * p.op.ld,
                                       p.op.rows + ((i * 7 + 3) % PROBE_N) * p.op.ld, p.op.ld);
-                dot_secs[k - sl__kernels] = (sl__now() - t0) / (4 * PROBE_N) + 0 * acc;
+                dot_secs[k - sl__kernels] = (sl__now() - t0) / (4 * PROBE_N);
+                probe_sink = acc; /* keeps the dots from being optimised away */
             }
         }
         sl__free(c);
@@ -91,13 +93,13 @@ static double tile_cost(const sl_kernel *k)
     return c;
 }
 
-/* A view of every step-th row of v, at most n of them, starting at row 0. */
-static sl_view every(const sl_view *v, int64_t n)
+/* A view of every *step-th row of v, at most n of them, starting at row 0. */
+static sl_view every(const sl_view *v, int64_t n, int64_t *step)
 {
     sl_view s = *v;
-    int64_t step = v->n > n ? v->n / n : 1;
-    s.n = v->n / step < n ? v->n / step : n;
-    s.row_stride = v->row_stride * step;
+    *step = v->n > n ? v->n / n : 1;
+    s.n = v->n / *step < n ? v->n / *step : n;
+    s.row_stride = v->row_stride * *step;
     return s;
 }
 
@@ -105,11 +107,12 @@ static sl_view every(const sl_view *v, int64_t n)
 static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const sl_view *cols,
                           int self, int64_t k_nn, double tau)
 {
-    sl_view vr = every(rows, PILOT_ROWS), vc = every(cols, PILOT_COLS);
+    int64_t step_r, step_c, rsub = 1;
+    sl_view vr = every(rows, PILOT_ROWS, &step_r), vc = every(cols, PILOT_COLS, &step_c);
     sl_prepared pr, pc;
     if (sl__prepare(&vc, k->input, 1, 1, &pc, NULL) != SL_OK)
         return 1;
-    int64_t m = vc.n, step_c = cols->n / vc.n, step_r = rows->n / vr.n, rsub = 1;
+    int64_t m = vc.n;
     if (self) { /* the row sample: every few of the column sample, already prepared */
         rsub = m > PILOT_ROWS ? m / PILOT_ROWS : 1;
         step_r = step_c * rsub;
@@ -121,11 +124,12 @@ static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const
         return 1;
     }
     float *f = malloc((size_t)m * sizeof *f), *e = malloc((size_t)m * sizeof *e);
+    float *g = malloc((size_t)m * sizeof *g); /* knn: f again, partly sorted */
     double C = sl_error_bound(rows->d) * 2 + 1e-6, hits = 0, total = 0;
     /* The k-th best of n columns is about the (k m / n)-th best of m of them. */
     int64_t kk = (int64_t)ceil((double)k_nn * (double)m / (double)cols->n);
     kk = kk < 1 ? 1 : kk > m ? m : kk;
-    for (int64_t ii = 0; f && e && ii < vr.n; ii++) {
+    for (int64_t ii = 0; f && e && g && ii < vr.n; ii++) {
         int64_t i = ii * (self ? rsub : 1);
         const float *xi = pr.op.rows + i * pr.op.ld;
         int64_t live = 0;
@@ -133,14 +137,11 @@ static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const
             if (self && ii * step_r == j * step_c)
                 continue; /* the row itself */
             f[live] = k->rescore(xi, pc.op.rows + j * pc.op.ld, pr.op.ld);
-            e[live++] = pr.op.lpnorm[i] * pc.op.lpres[j] + pr.op.lpres[i] * pc.op.lpnorm[j] +
-                        pr.op.lpres[i] * pc.op.lpres[j] + (float)C;
+            e[live++] = sl__lp_bound(pr.op.lpnorm[i], pr.op.lpres[i], pc.op.lpnorm[j],
+                                     pc.op.lpres[j], (float)C);
         }
         float line = (float)tau;
         if (op != 2) { /* knn: the estimated k-th best, from a copy */
-            float *g = malloc((size_t)(live ? live : 1) * sizeof *g);
-            if (!g)
-                break;
             memcpy(g, f, (size_t)live * sizeof *g);
             for (int64_t a = 0; a < kk && a < live; a++) /* partial selection: kk is small */
                 for (int64_t b = a + 1; b < live; b++)
@@ -150,7 +151,6 @@ static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const
                         g[b] = t;
                     }
             line = live ? g[(kk < live ? kk : live) - 1] : -INFINITY;
-            free(g);
         }
         for (int64_t j = 0; j < live; j++)
             hits += f[j] + 2 * e[j] >= line;
@@ -158,6 +158,7 @@ static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const
     }
     free(f);
     free(e);
+    free(g);
     sl__prepared_free(&pr);
     sl__prepared_free(&pc);
     return total > 0 ? hits / total : 1;
@@ -169,9 +170,6 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
     double d = (double)rows->d, pairs = (double)rows->n * (double)cols->n / (sym ? 2 : 1);
     if (op == 0 /* matrix */ || pairs * d < 0x1p30 || rows->d > 65536 || (op == 1 && k > 1000))
         return fp32;
-    unsigned f;
-    if (sl__cpu_usable(isa, &f, NULL) != SL_OK)
-        return fp32;
     double scale = d / PROBE_D, best_t = tile_cost(fp32) * scale * pairs;
     const sl_kernel *best = fp32;
     const char *rungs[] = {"c6", "c7"};
@@ -182,7 +180,7 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
         double tile = tile_cost(lk) * scale * pairs;
         if (tile >= 0.8 * best_t)
             continue; /* no data makes it win */
-        double share = pilot_share(lk, op == 1 ? 1 : 2, rows, cols, self, k, tau);
+        double share = pilot_share(lk, op, rows, cols, self, k, tau);
         double cand = share * (double)rows->n * (double)cols->n;
         double t = tile + cand * dot_secs[lk - sl__kernels] * scale;
         if (t < 0.8 * best_t) {

@@ -51,8 +51,6 @@ void sl__prepared_free(sl_prepared *p);
 
 /* ---- quantise: the reduced-precision panels (quantise.c) ---- */
 
-/* Words per row of the panels for a low-precision input kind. */
-int64_t sl__lp_words(int input, int64_t d);
 size_t sl__quantise_bytes(int64_t n, int64_t d, int input);
 /* Allocate p's quantised panels and per-row quantities (op.n, op.d set);
  * then quantise each unit row x into them (any thread, any order: rows are
@@ -81,6 +79,14 @@ void sl__topk_push(sl_topk *t, int64_t r, float s, int64_t j);
 void sl__topk_finish(sl_topk *t);
 /* Move every entry of src into dst. */
 void sl__topk_merge(sl_topk *dst, const sl_topk *src);
+
+/* The reduced-precision bound e for rows with |x~| = a1, |x - x~| = r1 and
+ * a2, r2 (docs/ACCURACY.md), plus the constant c; job.c and choose.c
+ * evaluate it in this one order. */
+static inline float sl__lp_bound(float a1, float r1, float a2, float r2, float c)
+{
+    return a1 * r2 + r1 * a2 + r1 * r2 + c;
+}
 
 /* ---- choose: auto between fp32 and the reduced-precision rungs ---- */
 

@@ -67,8 +67,8 @@ typedef struct tstate {
     int64_t cand, timed;
     uint64_t ticks;
     /* reduced-precision knn: per row, a heap of the k best lower bounds
-     * s~ - e seen (lb, lbn) and the candidates not yet re-scored (bj, bs,
-     * bn: the column and its s~) */
+     * s~ - e seen (lb, lbn) and the candidates not yet re-scored (buf, bn:
+     * the other row and its s~) */
     float *lb;
     struct cand *buf;
     int32_t *lbn, *bn;
@@ -263,6 +263,18 @@ static int grow_pairs(tstate *ts)
     return 1;
 }
 
+/* Append (i, j, s) to the thread's pairs; 0 when they cannot grow. */
+static inline int add_pair(tstate *ts, int64_t i, int64_t j, float s)
+{
+    if (ts->npairs == ts->cap && !grow_pairs(ts))
+        return 0;
+    pair *p = &ts->pairs[ts->npairs++];
+    p->i = i;
+    p->j = j;
+    p->s = s;
+    return 1;
+}
+
 static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc)
 {
     job *jb = ts->job;
@@ -273,14 +285,9 @@ static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc
         if (jb->self && j <= i)
             j = i + 1;
         for (j = next_hit(jb, row, NULL, tau, j, t->j1, 0); j < t->j1;
-             j = next_hit(jb, row, NULL, tau, j + 1, t->j1, 0)) {
-            if (ts->npairs == ts->cap && !grow_pairs(ts))
+             j = next_hit(jb, row, NULL, tau, j + 1, t->j1, 0))
+            if (!add_pair(ts, i, j, row[j]))
                 return;
-            pair *p = &ts->pairs[ts->npairs++];
-            p->i = i;
-            p->j = j;
-            p->s = row[j];
-        }
     }
 }
 
@@ -299,15 +306,13 @@ static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc
 /* The largest e(r, .) against any row of the other operand o. */
 static inline float row_bound(const job *jb, const sl_operand *own, int64_t r, const sl_operand *o)
 {
-    return own->lpnorm[r] * o->lpmax_res + own->lpres[r] * o->lpmax_norm +
-           own->lpres[r] * o->lpmax_res + jb->bound_c;
+    return sl__lp_bound(own->lpnorm[r], own->lpres[r], o->lpmax_norm, o->lpmax_res, jb->bound_c);
 }
 
 static inline float pair_bound(const job *jb, int64_t i, int64_t j)
 {
     const sl_operand *a = &jb->a, *b = &jb->b;
-    return a->lpnorm[i] * b->lpres[j] + a->lpres[i] * b->lpnorm[j] + a->lpres[i] * b->lpres[j] +
-           jb->bound_c;
+    return sl__lp_bound(a->lpnorm[i], a->lpres[i], b->lpnorm[j], b->lpres[j], jb->bound_c);
 }
 
 static inline uint64_t ticks(void)
@@ -403,8 +408,7 @@ static void set_lthr(tstate *ts, int64_t r)
 /* Re-score candidate (r, o) and offer it to r's exact list. */
 static inline void settle(tstate *ts, sl_topk *tk, int64_t r, int64_t o)
 {
-    const job *jb = ts->job;
-    float f = rescore_rows(ts, jb->a.rows + r * jb->a.ld, jb->b.rows + o * jb->b.ld);
+    float f = rescore(ts, r, o);
     ts->cand_row[r]++;
     if (f >= tk->thr[r])
         sl__topk_push(tk, r, f, o);
@@ -587,14 +591,8 @@ static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t 
                 continue;
             float f = rescore(ts, i, j);
             ts->cand_row[i]++;
-            if (f < tau)
-                continue;
-            if (ts->npairs == ts->cap && !grow_pairs(ts))
+            if (f >= tau && !add_pair(ts, i, j, f))
                 return;
-            pair *p = &ts->pairs[ts->npairs++];
-            p->i = i;
-            p->j = j;
-            p->s = f;
         }
     }
 }
@@ -718,12 +716,12 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     b = sl__add(b, sl__mul(T, sl__add(per, 128)));
     if (jb->lowp) /* lowered thresholds and candidate counts per row */
         b = sl__add(b, sl__mul(T, sl__mul(rows, 8)));
-    if (jb->lowp && jb->op == OP_KNN) /* floors, bounds */
-        b = sl__add(b, sl__mul(rows, 8));
-    if (jb->lowp && jb->op == OP_KNN) /* bound heaps and deferred candidates */
-        b = sl__add(
-            b, sl__mul(T, sl__mul(rows, sl__add(8, sl__mul((size_t)jb->bcap + (size_t)jb->k / 2 + 1,
-                                                           8)))));
+    if (jb->lowp && jb->op == OP_KNN) {
+        /* per row: its floor and bound; per row and thread: the bound heap
+         * (k floats), the candidate list and both counts */
+        size_t per_row = sl__add(8, sl__mul((size_t)jb->bcap + (size_t)jb->k / 2 + 1, 8));
+        b = sl__add(b, sl__add(sl__mul(rows, 8), sl__mul(T, sl__mul(rows, per_row))));
+    }
     if (jb->op == OP_KNN) {
         b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
         b = sl__add(b, sl__mul(T - 1, sl__mul(sl__mul(rows, (size_t)jb->k), 12)));

@@ -128,7 +128,8 @@ void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x
     res[r] = round_up(sqrt(rr));
 }
 
-int64_t sl__lp_words(int input, int64_t d)
+/* Words per row of the panels for a low-precision input kind. */
+static int64_t lp_words(int input, int64_t d)
 {
     int64_t per = input == SL_IN_BF16 ? 2 : 4;
     return ((d + per - 1) / per + 15) / 16 * 16;
@@ -137,7 +138,7 @@ int64_t sl__lp_words(int input, int64_t d)
 size_t sl__quantise_bytes(int64_t n, int64_t d, int input)
 {
     size_t npad = (size_t)((n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD);
-    size_t lp = sl__mul(sl__mul(npad, (size_t)sl__lp_words(input, d)), 4);
+    size_t lp = sl__mul(sl__mul(npad, (size_t)lp_words(input, d)), 4);
     return sl__add(sl__add(lp, sl__mul(npad, 16)), 64);
 }
 
@@ -145,7 +146,7 @@ sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err)
 {
     sl_operand *op = &p->op;
     int64_t n = op->n, npad = (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD;
-    op->lpld = sl__lp_words(input, op->d);
+    op->lpld = lp_words(input, op->d);
     size_t lp_bytes = sl__mul(sl__mul((size_t)npad, (size_t)op->lpld), 4);
     char *mem = sl__alloc(sl__quantise_bytes(n, op->d, input));
     if (!mem)

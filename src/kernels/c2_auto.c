@@ -28,11 +28,3 @@ void SL_C2_NAME(const sl_tile *t)
 {
     sl__unit_tile(t, dot_unit);
 }
-
-#ifndef SL_C2_NO_DOT
-/* The re-score of the reduced-precision rungs on a machine without AVX2. */
-float sl_dot_f32_sse2(const float *a, const float *b, int64_t ld)
-{
-    return dot_unit(a, b, ld);
-}
-#endif

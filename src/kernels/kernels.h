@@ -161,7 +161,7 @@ sl_scan_fn sl_scan_avx512;
 
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
-sl_dot_fn sl_dot_f32_sse2, sl_dot_f32_avx2, sl_dot_f32_avx512;
+sl_dot_fn sl_dot_f32_avx2, sl_dot_f32_avx512;
 
 /* The FMA peak: fmas independent chains of the ISA's widest FMA, timed by
  * the caller. Returns a value that depends on every lane (so nothing is
