@@ -5,8 +5,8 @@
 //! and a rayon version:
 //!
 //! * `matrix(x)`: the n x n cosine matrix as a bytearray of n*n float32
-//!   (row-major). Each unordered pair is computed once (upper triangle), then
-//!   mirrored.
+//!   (row-major). Each unordered pair is computed once (upper triangle), in
+//!   64 x 64 tiles, each mirrored into the lower triangle as it is done.
 //! * `knn(x, k)`: for every row, the k most similar other rows (self excluded
 //!   by index), best first, ties by the lower index; where fewer than k
 //!   candidates exist the tail is sim -inf, idx -1. Returns two bytearrays:
@@ -32,7 +32,8 @@ use rayon::prelude::*;
 /// accumulators: enough independent add chains to hide most of the add latency.
 const LANES: usize = 16;
 
-/// Side of the square tiles the mirror pass copies (64 x 64 f32 = 16 KiB).
+/// Side of the square tiles of the matrix job (64 x 64 f32 = 16 KiB of
+/// output; the tile's 64 rows j are 64 * d floats, in L2 for d = 768).
 const TILE: usize = 64;
 
 // ---------------------------------------------------------------- kernels
@@ -149,104 +150,78 @@ impl<'a> Rows<'a> {
             s
         }
     }
-
-    /// The upper triangle (j >= i) of row i, or of rows i and i + 1 when `out`
-    /// holds two rows; two rows share each load of row j (`dot2`).
-    fn upper_rows(&self, i: usize, out: &mut [f32]) {
-        let n = self.n;
-        let a0 = self.row(i);
-        if out.len() == n {
-            for j in i..n {
-                out[j] = self.scale(dot(a0, self.row(j)), i, j);
-            }
-            return;
-        }
-        let (r0, r1) = out.split_at_mut(n);
-        let a1 = self.row(i + 1);
-        r0[i] = self.scale(dot(a0, a0), i, i);
-        for j in i + 1..n {
-            let (d0, d1) = dot2(a0, a1, self.row(j));
-            r0[j] = self.scale(d0, i, j);
-            r1[j] = self.scale(d1, i + 1, j);
-        }
-    }
 }
 
-/// The output matrix as a raw pointer, shared by the mirror tasks. Sound
-/// because the tasks write disjoint cells of the lower triangle and only read
-/// the upper triangle, which nobody writes during the mirror pass.
+/// The output matrix as a raw pointer, shared by the block-row tasks. Sound
+/// because each cell is written by exactly one task (see `matrix_block_row`)
+/// and read only by the task that wrote it.
 #[derive(Clone, Copy)]
 struct SharedOut(*mut f32);
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
-/// Copies the upper triangle into the lower one for the rows of one block
-/// row of TILE rows, tile by tile so reads and writes both stay in cache.
+/// Block row `br` (rows r0..r1, TILE of them) of the matrix, tile by tile
+/// across the upper triangle: each TILE x TILE tile (i <= j) is computed two
+/// rows at a time (`dot2`: one load of row j serves rows i and i + 1), then
+/// mirrored into the lower triangle while it is still in cache. The rows j of
+/// a tile (TILE x d floats) stay in L2 for all the row pairs of the block.
 ///
 /// # Safety
-/// `out` points to n*n floats; no other thread touches rows of this block
-/// row's lower part or reads them, and no one writes the upper triangle.
-unsafe fn mirror_block_row(out: SharedOut, n: usize, br: usize) {
+/// `out` points to n*n floats. The task writes cells (i, j) and (j, i) with
+/// i in r0..r1 and j >= i: no other block row writes those, and it reads back
+/// only cells it wrote itself.
+unsafe fn matrix_block_row(rows: &Rows, out: SharedOut, br: usize) {
+    let n = rows.n;
+    let at = |r: usize, c: usize| out.0.add(r * n + c);
     let r0 = br * TILE;
     let r1 = (r0 + TILE).min(n);
-    for c0 in (0..r1).step_by(TILE) {
+    for c0 in (r0..n).step_by(TILE) {
         let c1 = (c0 + TILE).min(n);
-        for c in c0..c1 {
-            // Rows r > c of column c take row c's entries r (upper triangle).
-            for r in r0.max(c + 1)..r1 {
-                *out.0.add(r * n + c) = *out.0.add(c * n + r);
+        for i in (r0..r1).step_by(2) {
+            let a0 = rows.row(i);
+            if i + 1 == r1 {
+                for j in c0.max(i)..c1 {
+                    *at(i, j) = rows.scale(dot(a0, rows.row(j)), i, j);
+                }
+                continue;
+            }
+            let a1 = rows.row(i + 1);
+            if c0 <= i {
+                *at(i, i) = rows.scale(dot(a0, a0), i, i);
+            }
+            for j in c0.max(i + 1)..c1 {
+                let (d0, d1) = dot2(a0, a1, rows.row(j));
+                *at(i, j) = rows.scale(d0, i, j);
+                *at(i + 1, j) = rows.scale(d1, i + 1, j);
+            }
+        }
+        // The mirror: cells (j, i), j > i, from the tile just computed.
+        for j in c0..c1 {
+            for i in r0..r1.min(j) {
+                *at(j, i) = *at(i, j);
             }
         }
     }
 }
 
-fn mirror(out: &mut [f32], n: usize, parallel: bool) {
+fn fill_matrix(rows: &Rows, out: &mut [f32], parallel: bool) {
+    let n = rows.n;
     let p = SharedOut(out.as_mut_ptr());
     let blocks = (n + TILE - 1) / TILE;
-    // SAFETY: each block row writes only its own rows' lower cells; see SharedOut.
-    if parallel {
-        (0..blocks)
-            .into_par_iter()
-            .for_each(|br| unsafe { mirror_block_row(p, n, br) });
-    } else {
-        (0..blocks).for_each(|br| unsafe { mirror_block_row(p, n, br) });
-    }
-}
-
-fn fill_matrix_seq(rows: &Rows, out: &mut [f32]) {
-    let n = rows.n;
-    if n == 0 {
+    // SAFETY (both branches): block rows write disjoint cells; see above.
+    if !parallel {
+        (0..blocks).for_each(|b| unsafe { matrix_block_row(rows, p, b) });
         return;
     }
-    for (t, block) in out.chunks_mut(2 * n).enumerate() {
-        rows.upper_rows(2 * t, block);
-    }
-    mirror(out, n, false);
-}
-
-fn fill_matrix_par(rows: &Rows, out: &mut [f32]) {
-    let n = rows.n;
-    if n == 0 {
-        return;
-    }
-    // Block t (rows 2t, 2t+1) of the upper triangle costs about 2(n - 2t) dot
-    // products: pair block t with the last-but-t block so that every task
-    // costs about the same, then let rayon spread the pairs over its threads.
-    let mut front: Vec<(usize, &mut [f32])> = out.chunks_mut(2 * n).enumerate().collect();
-    let back = front.split_off((front.len() + 1) / 2);
-    let tail = back
-        .into_iter()
-        .rev()
-        .map(Some)
-        .chain(std::iter::repeat_with(|| None));
-    let pairs: Vec<_> = front.into_iter().zip(tail).collect();
-    pairs.into_par_iter().for_each(|((t, first), other)| {
-        rows.upper_rows(2 * t, first);
-        if let Some((u, second)) = other {
-            rows.upper_rows(2 * u, second);
+    // Block row b costs about n - b * TILE tiles' worth: pair it with block
+    // row blocks-1-b so that every task costs about the same, and let rayon
+    // spread the pairs over its threads.
+    (0..(blocks + 1) / 2).into_par_iter().for_each(|b| {
+        unsafe { matrix_block_row(rows, p, b) };
+        if blocks - 1 - b != b {
+            unsafe { matrix_block_row(rows, p, blocks - 1 - b) };
         }
     });
-    mirror(out, n, true);
 }
 
 /// Best first: higher similarity, then lower index. A total order because
@@ -388,7 +363,10 @@ impl Input {
     }
 }
 
-/// A new zero-filled bytearray of `count` items of T, and its storage as &mut [T].
+/// A new bytearray of `count` items of T, and its storage as &mut [T]. The
+/// storage is NOT initialised (PyO3's `new_with` would zero it first: a
+/// single-threaded pass over the whole n x n matrix, with the GIL held):
+/// every caller writes every item before Python sees the array.
 fn new_array<'py, T: Copy>(
     py: Python<'py>,
     count: usize,
@@ -397,12 +375,20 @@ fn new_array<'py, T: Copy>(
         .checked_mul(std::mem::size_of::<T>())
         .filter(|&b| b <= isize::MAX as usize)
         .ok_or_else(|| PyValueError::new_err("output too large"))?;
-    let ba = PyByteArray::new_with(py, bytes, |_| Ok(()))?;
+    // SAFETY: a NULL source asks CPython for an uninitialised buffer of
+    // `bytes` bytes; a NULL result is a raised MemoryError, which
+    // from_owned_ptr_or_err turns into Err.
+    let ba: &PyByteArray = unsafe {
+        let raw = pyo3::ffi::PyByteArray_FromStringAndSize(std::ptr::null(), bytes as isize);
+        py.from_owned_ptr_or_err(raw)?
+    };
     if count == 0 {
         return Ok((ba, &mut []));
     }
     // SAFETY: the bytearray was just created and no Python code has seen it,
-    // so this is the only reference to its storage until we return it.
+    // so this is the only reference to its storage until we return it. Its
+    // bytes are uninitialised, but u8/f32/i64 have no invalid bit patterns
+    // and the caller overwrites them all.
     let raw = unsafe { ba.as_bytes_mut() };
     // SAFETY: T is a plain number type; every bit pattern is valid.
     let (pre, mid, post) = unsafe { raw.align_to_mut::<T>() };
@@ -429,11 +415,7 @@ fn run_matrix(py: Python<'_>, x: &PyAny, parallel: bool) -> PyResult<Py<PyByteAr
     let data = input.data();
     py.allow_threads(|| {
         let rows = Rows::new(data, n, d)?;
-        if parallel {
-            fill_matrix_par(&rows, out);
-        } else {
-            fill_matrix_seq(&rows, out);
-        }
+        fill_matrix(&rows, out, parallel);
         Ok::<(), String>(())
     })
     .map_err(PyValueError::new_err)?;
