@@ -62,9 +62,12 @@ void sl__quantise_finish(sl_operand *op);
 /* ---- top-k lists ---- */
 
 /* Per row a binary heap of at most k (sim, idx), worst entry at the root;
- * "worse" is lower sim, or equal sim and higher idx. thr[r] is the root's sim
- * once the row is full (-inf before): a candidate below it can be dropped
- * without looking at the heap. */
+ * "worse" is lower sim, or equal sim and higher idx. thr[r] is the filter a
+ * candidate of row r must pass (s >= thr[r]), so that most are dropped
+ * without looking at the heap: -inf at first, the root's sim once the row is
+ * full, or a higher floor the caller raised it to (any lower bound of the
+ * row's final k-th best, such as another thread's root). A push never lowers
+ * it. */
 typedef struct sl_topk {
     int64_t rows, k;
     float *sim;

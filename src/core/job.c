@@ -213,11 +213,43 @@ static inline int64_t next_hit(const job *jb, const float *row, const float *thr
     return jb->scan(row, both ? thr : NULL, th, j, end);
 }
 
+/* The threads share each row's best k-th value (any thread's is a valid
+ * floor for every thread: k real candidates are at least that good), so a
+ * row's filter warms up once, not once per thread. A thread raises its own
+ * filters of a tile's rows (and columns, when symmetric) to the shared
+ * floors before the tile and publishes its own k-th bests after it. Relaxed
+ * atomics: a stale read or a lost store only leaves a lower, still valid,
+ * floor. */
+static void floors_in(const job *jb, float *thr, int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        float f = atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed);
+        if (f > thr[r])
+            thr[r] = f;
+    }
+}
+
+static void floors_out(const job *jb, const sl_topk *tk, int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        if (tk->count[r] < tk->k)
+            continue;
+        float own = tk->sim[r * tk->k]; /* the heap's root: its k-th best */
+        if (own > atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed))
+            atomic_store_explicit(&jb->shared_floor[r], own, memory_order_relaxed);
+    }
+}
+
 static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
 {
     job *jb = ts->job;
     sl_topk *tk = &ts->topk;
     float *thr = tk->thr;
+    if (jb->shared_floor) {
+        floors_in(jb, thr, t->i0, t->i1);
+        if (jb->sym)
+            floors_in(jb, thr, t->j0, t->j1);
+    }
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
@@ -235,6 +267,11 @@ static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
             if (jb->sym && s >= thr[j])
                 sl__topk_push(tk, j, s, i);
         }
+    }
+    if (jb->shared_floor) {
+        floors_out(jb, tk, t->i0, t->i1);
+        if (jb->sym)
+            floors_out(jb, tk, t->j0, t->j1);
     }
 }
 
@@ -723,7 +760,10 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
         b = sl__add(b, sl__add(sl__mul(rows, 8), sl__mul(T, sl__mul(rows, per_row))));
     }
     if (jb->op == OP_KNN) {
+        /* per thread: the lists' counts and filters; the shared floors */
         b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
+        if (!jb->lowp && T > 1)
+            b = sl__add(b, sl__mul(rows, 4));
         b = sl__add(b, sl__mul(T - 1, sl__mul(sl__mul(rows, (size_t)jb->k), 12)));
     }
     if (jb->op == OP_JOIN)
@@ -881,15 +921,19 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
         double A = (double)jb->a.lpmax_norm * jb->b.lpmax_norm;
         jb->bound_c = (float)(sl_error_bound(jb->a.d) * (1.0 + A) + 1e-6);
     }
+    if (jb->op == OP_KNN && (jb->lowp || jb->nthreads > 1)) {
+        jb->shared_floor = sl__alloc(sl__mul((size_t)jb->rows, sizeof *jb->shared_floor));
+        if (!jb->shared_floor)
+            return sl__fail(err, SL_ENOMEM, "out of memory for knn floors");
+        for (int64_t r = 0; r < jb->rows; r++)
+            atomic_init(&jb->shared_floor[r], -INFINITY);
+    }
     if (jb->lowp && jb->op == OP_KNN) {
         jb->erow = sl__alloc(sl__mul((size_t)jb->rows, 4));
-        jb->shared_floor = sl__alloc(sl__mul((size_t)jb->rows, sizeof *jb->shared_floor));
-        if (!jb->erow || !jb->shared_floor)
-            return sl__fail(err, SL_ENOMEM, "out of memory for knn floors");
-        for (int64_t r = 0; r < jb->rows; r++) {
+        if (!jb->erow)
+            return sl__fail(err, SL_ENOMEM, "out of memory for knn bounds");
+        for (int64_t r = 0; r < jb->rows; r++)
             jb->erow[r] = row_bound(jb, &jb->a, r, &jb->b);
-            atomic_init(&jb->shared_floor[r], -INFINITY);
-        }
     }
     return SL_OK;
 }

@@ -54,7 +54,7 @@ void sl__topk_push(sl_topk *t, int64_t r, float sv, int64_t j)
         s[pos] = sv;
         ix[pos] = j;
         t->count[r] = ++n;
-        if (n == k)
+        if (n == k && s[0] > t->thr[r])
             t->thr[r] = s[0];
         return;
     }
@@ -63,7 +63,8 @@ void sl__topk_push(sl_topk *t, int64_t r, float sv, int64_t j)
     s[0] = sv;
     ix[0] = j;
     sift_down(s, ix, k, 0);
-    t->thr[r] = s[0];
+    if (s[0] > t->thr[r])
+        t->thr[r] = s[0];
 }
 
 void sl__topk_finish(sl_topk *t)

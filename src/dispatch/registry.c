@@ -28,10 +28,12 @@
 /* The pair-at-a-time rungs take row strips: few rows against many columns,
  * so that they get no cache blocking they did not earn (that is c4's idea). */
 #define STRIP 16, 4096
-/* The blocked rungs: 96 rows (C4_MC, a multiple of every MR and of the
- * panel) by 256 columns, so that the tile (96 KiB) and the packed rows
- * (96 x d floats) share L2; see src/kernels/c4_blocked.h. */
+/* The blocked rungs: 192 rows (SL_C4_MC, a multiple of every MR and of the
+ * panel) by 256 columns, so that the tile (192 KiB) and a depth chunk of the
+ * packed rows share L2; the AVX-512 fp32 kernel takes 384 rows (SL_C4W_MC)
+ * with a shorter depth chunk, and its own scratch. See src/kernels/blocked.h. */
 #define BLOCK SL_C4_MC, SL_C4_NC
+#define BLOCK_W SL_C4W_MC, SL_C4_NC
 /* fp32 kernels re-score nothing and do their own matrix jobs. */
 #define FP32 NULL, NULL
 
@@ -57,8 +59,8 @@ const sl_kernel sl__kernels[] = {
 #if defined(__x86_64__)
     {"c4-avx2", "c4", "packed panels, 6x16 AVX2 register tile, cache blocking", AVX2, SL_IN_PANELS,
      1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch, FP32},
-    {"c4-avx512", "c4", "packed panels, 24x16 AVX-512 register tile, cache blocking", AVX512,
-     SL_IN_PANELS, 1, 0, 9, BLOCK, sl_c4_tile_avx512, sl_c4_scratch, FP32},
+    {"c4-avx512", "c4", "packed panels, 12x32 AVX-512 register tile, cache blocking", AVX512,
+     SL_IN_PANELS, 1, 0, 9, BLOCK_W, sl_c4_tile_avx512, sl_c4w_scratch, FP32},
 #endif
     {"c5-portable", "c5", "c4-portable on every core, tiles balanced over the triangle", 0,
      SL_IN_PANELS, 1, 1, 10, BLOCK, sl_c4_tile_portable, sl_c4_scratch, FP32},
@@ -66,7 +68,7 @@ const sl_kernel sl__kernels[] = {
     {"c5-avx2", "c5", "c4-avx2 on every core, tiles balanced over the triangle", AVX2, SL_IN_PANELS,
      1, 1, 11, BLOCK, sl_c4_tile_avx2, sl_c4_scratch, FP32},
     {"c5-avx512", "c5", "c4-avx512 on every core, tiles balanced over the triangle", AVX512,
-     SL_IN_PANELS, 1, 1, 12, BLOCK, sl_c4_tile_avx512, sl_c4_scratch, FP32},
+     SL_IN_PANELS, 1, 1, 12, BLOCK_W, sl_c4_tile_avx512, sl_c4w_scratch, FP32},
     /* The reduced-precision rungs: threaded like c5; candidates within the
      * proven bound are re-scored in fp32 (docs/ACCURACY.md). */
     {"c6-avx512", "c6", "bf16 panels, 12x32 vdpbf16ps tile, fp32 re-score of bounded candidates",

@@ -32,29 +32,35 @@
  * consecutive depth for c6 and c7: the layout, the packing and the blocking
  * are the same for every element type, only the micro-kernel differs.
  *
- * Blocking, for a tile of rows [i0, i1) (at most SL_C4_MC) and columns
+ * Blocking, for a tile of MC rows [i0, i1) (BLK_MC at most: 192, or 384 for
+ * the AVX-512 fp32 kernel) and NC columns
  * [j0, j1) (at most SL_C4_NC):
  *   - the tile rows are packed once into MR-row micro-panels over the whole
  *     depth and kept in scratch for the thread's next tiles of the same rows
  *     (the job layer hands out tiles row block first);
  *   - the depth is cut in chunks of BLK_KC words; per chunk the rows' part
- *     (192 x KC words) sits in L2 and the register tile's column slice
- *     (NP * 16 x KC words) sits in L1 while every row micro-panel streams
- *     past it, so each slice is fetched once and used 192 / MR times;
+ *     (MC x KC words) sits in L2 and the register tile's column slice
+ *     (NP * 16 x KC words, at most half of L1) sits in L1 while every row
+ *     micro-panel streams past it, so each slice is fetched once and used
+ *     MC / MR times;
  *   - the next slice is prefetched a few lines per micro-kernel call, since
  *     it comes from L3 or memory and its first use would otherwise stall;
  *   - the operand panels are never copied: the column side reads them in
  *     place, which is why one packed copy serves both sides.
- * The tile (192 x 256 floats, 192 KiB) stays in L2 across the depth chunks
- * and the job layer runs the epilogue on it right after. perf/README.md has
- * the reasoning per machine.
+ * The tile (MC x NC floats: 192 or 384 KiB) stays in L2 across the depth
+ * chunks, next to the rows' chunk, and the job layer runs the epilogue on it
+ * right after. perf/README.md has the reasoning per machine.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "kernels.h"
 
+/* Tile rows: the registry hands this kernel tiles of at most BLK_MC rows,
+ * and its scratch is sized for them (sl_c4_scratch, sl_c4w_scratch). */
+#ifndef BLK_MC
 #define BLK_MC SL_C4_MC
+#endif
 /* Where word (ii, k) of a micro-panel's depth chunk of kc words goes: the
  * broadcast kernels want each depth step's MR words together; an AMX kernel
  * wants 16 rows of 16 words (one tile) at a time, and defines its own. */

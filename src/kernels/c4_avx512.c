@@ -15,7 +15,8 @@
 
 #define BLK_MR 12
 #define BLK_NP 2
-#define BLK_KC SL_C4_KC
+#define BLK_MC SL_C4W_MC
+#define BLK_KC SL_C4W_KC
 #define BLK_NAME sl_c4_tile_avx512
 #define BLK_SRC(op) ((const uint32_t *)(op)->rows)
 #define BLK_LDW(op) ((op)->ld)

@@ -37,10 +37,21 @@ static inline void blk_ukr(int64_t kc, const uint32_t *wa, const uint32_t *wb, i
 
 #include "blocked.h"
 
-/* Every blocked kernel's scratch: the cache tag, the tile rows' finish
- * quantities and their packed words (a float row is the widest there is). */
-size_t sl_c4_scratch(int64_t d)
+/* A blocked kernel's scratch for tiles of mc rows: the cache tag, the tile
+ * rows' finish quantities and their packed words (a float row is the widest
+ * there is). The layout is blk_body's. */
+static size_t scratch_rows(int64_t d, int64_t mc)
 {
     int64_t ld = (d + 15) / 16 * 16;
-    return 64 + 2 * (size_t)(SL_C4_MC + 32) * 4 + (size_t)SL_C4_MC * (size_t)ld * 4;
+    return 64 + 2 * (size_t)(mc + 32) * 4 + (size_t)mc * (size_t)ld * 4;
+}
+
+size_t sl_c4_scratch(int64_t d)
+{
+    return scratch_rows(d, SL_C4_MC);
+}
+
+size_t sl_c4w_scratch(int64_t d)
+{
+    return scratch_rows(d, SL_C4W_MC);
 }

@@ -82,10 +82,18 @@ enum {
  * register tile's columns), so a micro-kernel may read a whole tile's width. */
 #define SL_PANEL_PAD 32
 
-/* c4's cache blocking (see c4_blocked.h for the reasoning): tile rows,
- * tile columns, depth chunk. */
+/* c4's cache blocking (see blocked.h and perf/README.md for the
+ * reasoning): tile rows, tile columns, depth chunk in 32-bit words. These
+ * are the defaults; the AVX-512 fp32 kernel takes taller tiles and a shorter
+ * depth chunk (SL_C4W_*). */
 #ifndef SL_C4_MC
 #define SL_C4_MC 192
+#endif
+#ifndef SL_C4W_MC
+#define SL_C4W_MC 384
+#endif
+#ifndef SL_C4W_KC
+#define SL_C4W_KC 128
 #endif
 #ifndef SL_C4_NC
 #define SL_C4_NC 256
@@ -137,22 +145,23 @@ static inline void sl__unit_tile(const sl_tile *t, sl_dot_fn *dot)
 }
 
 /* ---- the rungs ---- */
-sl_tile_fn sl_ref_tile;          /* float64 oracle, per pair, never optimised */
-sl_tile_fn sl_c0_tile;           /* naive: norms recomputed for every pair */
-sl_tile_fn sl_c1_tile;           /* norms once, symmetry */
-sl_tile_fn sl_c2_tile_sse2;      /* unit rows, restrict, auto-vectorised */
-sl_tile_fn sl_c2_tile_avx2;      /* the same source, built for AVX2 + FMA */
-sl_tile_fn sl_c3_tile_avx2;      /* explicit AVX2 dot, four accumulators */
-sl_tile_fn sl_c3_tile_avx512;    /* explicit AVX-512 dot, four accumulators */
-sl_tile_fn sl_c4_tile_portable;  /* blocked, register-tiled 2 x 16, plain C */
-sl_tile_fn sl_c4_tile_avx2;      /* blocked, register-tiled 6 x 16 */
-sl_tile_fn sl_c4_tile_avx512;    /* blocked, register-tiled 24 x 16 */
-size_t sl_c4_scratch(int64_t d); /* every blocked kernel's scratch */
-sl_tile_fn sl_c6_tile_avx512;    /* bf16 words, 12 x 32, vdpbf16ps */
-sl_tile_fn sl_c7_tile_avx512;    /* int8 words, 12 x 32, vpdpbusd */
-sl_tile_fn sl_c7_tile_avx2;      /* int7 words, 4 x 16, vpmaddubsw + vpmaddwd */
-sl_tile_fn sl_c6_tile_amx;       /* bf16 words, 32 x 32, tdpbf16ps */
-sl_tile_fn sl_c7_tile_amx;       /* int8 words, 32 x 32, tdpbssd */
+sl_tile_fn sl_ref_tile;           /* float64 oracle, per pair, never optimised */
+sl_tile_fn sl_c0_tile;            /* naive: norms recomputed for every pair */
+sl_tile_fn sl_c1_tile;            /* norms once, symmetry */
+sl_tile_fn sl_c2_tile_sse2;       /* unit rows, restrict, auto-vectorised */
+sl_tile_fn sl_c2_tile_avx2;       /* the same source, built for AVX2 + FMA */
+sl_tile_fn sl_c3_tile_avx2;       /* explicit AVX2 dot, four accumulators */
+sl_tile_fn sl_c3_tile_avx512;     /* explicit AVX-512 dot, four accumulators */
+sl_tile_fn sl_c4_tile_portable;   /* blocked, register-tiled 2 x 16, plain C */
+sl_tile_fn sl_c4_tile_avx2;       /* blocked, register-tiled 6 x 16 */
+sl_tile_fn sl_c4_tile_avx512;     /* blocked, register-tiled 24 x 16 */
+size_t sl_c4_scratch(int64_t d);  /* a blocked kernel's scratch, SL_C4_MC rows */
+size_t sl_c4w_scratch(int64_t d); /* the same for SL_C4W_MC rows */
+sl_tile_fn sl_c6_tile_avx512;     /* bf16 words, 12 x 32, vdpbf16ps */
+sl_tile_fn sl_c7_tile_avx512;     /* int8 words, 12 x 32, vpdpbusd */
+sl_tile_fn sl_c7_tile_avx2;       /* int7 words, 4 x 16, vpmaddubsw + vpmaddwd */
+sl_tile_fn sl_c6_tile_amx;        /* bf16 words, 32 x 32, tdpbf16ps */
+sl_tile_fn sl_c7_tile_amx;        /* int8 words, 32 x 32, tdpbssd */
 
 /* The knn and join epilogues' filter: the first j in [j, end) with
  * row[j] >= th or (when thr is not NULL) row[j] >= thr[j]; end if none. */
