@@ -4,9 +4,10 @@
 
 Each argument is one variant: macro definitions passed as CFLAGS (-D...) to
 a build of perf/sl_worker in build-blocking/<variant>. The variants then run
-the same job (default: self knn, k = 10, on the seeded 10,000 x 768 default
-workload, all threads) round after round, one after the other within each
-round, and the medians are printed with each variant's ratio to the first.
+the same job (default: self knn, k = 10; --op join: self join at tau = 1; on
+the seeded 10,000 x 768 default workload, all threads) round after round,
+one after the other within each round, and the medians are printed with each
+variant's ratio to the first.
 The constants are those of src/kernels/kernels.h (SL_C4_*, SL_C4W_*) and
 blocked.h (BLK_PREFETCH); perf/README.md says which won where.
 """
@@ -58,6 +59,12 @@ def main() -> int:
         "variants", nargs="+", help='e.g. "SL_C4W_MC=384 SL_C4W_KC=128" ("" = defaults)'
     )
     ap.add_argument("--kernel", default="c5")
+    ap.add_argument(
+        "--op",
+        choices=("knn", "join"),
+        default="knn",
+        help="join runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
+    )
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("-d", type=int, default=768)
@@ -82,7 +89,8 @@ def main() -> int:
         sums = set()
         for _ in range(a.rounds):
             for p, t in zip(procs, times):
-                r = ask(p, f"knn x 10 {a.kernel} 0")
+                job = "knn x 10" if a.op == "knn" else "join x 1.0"
+                r = ask(p, f"{job} {a.kernel} 0")
                 t.append(r["seconds"])
                 sums.add(r["checksum"])
         for p in procs:
@@ -90,7 +98,8 @@ def main() -> int:
             p.stdin.close()
             p.wait()
     base = statistics.median(times[0])
-    print(f"self knn k=10, {a.n} x {a.d}, kernel {a.kernel}, all threads, medians of {a.rounds}")
+    job = "knn k=10" if a.op == "knn" else "join tau=1"
+    print(f"self {job}, {a.n} x {a.d}, kernel {a.kernel}, all threads, medians of {a.rounds}")
     for v, t in zip(a.variants, times):
         m = statistics.median(t)
         print(f"  {v or '(defaults)':40s} {m:.4f} s  x{m / base:.3f} of the first")

@@ -30,7 +30,7 @@
 #define STRIP 16, 4096
 /* The blocked rungs: 192 rows (SL_C4_MC, a multiple of every MR and of the
  * panel) by 256 columns, so that the tile (192 KiB) and a depth chunk of the
- * packed rows share L2; the AVX-512 fp32 kernel takes 384 rows (SL_C4W_MC)
+ * packed rows share L2; the AVX-512 fp32 kernel takes 448 rows (SL_C4W_MC)
  * with a shorter depth chunk, and its own scratch. See src/kernels/blocked.h. */
 #define BLOCK SL_C4_MC, SL_C4_NC
 #define BLOCK_W SL_C4W_MC, SL_C4_NC
@@ -59,7 +59,7 @@ const sl_kernel sl__kernels[] = {
 #if defined(__x86_64__)
     {"c4-avx2", "c4", "packed panels, 6x16 AVX2 register tile, cache blocking", AVX2, SL_IN_PANELS,
      1, 0, 8, BLOCK, sl_c4_tile_avx2, sl_c4_scratch, FP32},
-    {"c4-avx512", "c4", "packed panels, 12x32 AVX-512 register tile, cache blocking", AVX512,
+    {"c4-avx512", "c4", "packed panels, 14x32 AVX-512 register tile, cache blocking", AVX512,
      SL_IN_PANELS, 1, 0, 9, BLOCK_W, sl_c4_tile_avx512, sl_c4w_scratch, FP32},
 #endif
     {"c5-portable", "c5", "c4-portable on every core, tiles balanced over the triangle", 0,

@@ -32,7 +32,7 @@
  * consecutive depth for c6 and c7: the layout, the packing and the blocking
  * are the same for every element type, only the micro-kernel differs.
  *
- * Blocking, for a tile of MC rows [i0, i1) (BLK_MC at most: 192, or 384 for
+ * Blocking, for a tile of MC rows [i0, i1) (BLK_MC at most: 192, or 448 for
  * the AVX-512 fp32 kernel) and NC columns
  * [j0, j1) (at most SL_C4_NC):
  *   - the tile rows are packed once into MR-row micro-panels over the whole
@@ -47,7 +47,7 @@
  *     it comes from L3 or memory and its first use would otherwise stall;
  *   - the operand panels are never copied: the column side reads them in
  *     place, which is why one packed copy serves both sides.
- * The tile (MC x NC floats: 192 or 384 KiB) stays in L2 across the depth
+ * The tile (MC x NC floats: 192 or 448 KiB) stays in L2 across the depth
  * chunks, next to the rows' chunk, and the job layer runs the epilogue on it
  * right after. perf/README.md has the reasoning per machine.
  */
@@ -61,6 +61,11 @@
 #ifndef BLK_MC
 #define BLK_MC SL_C4_MC
 #endif
+/* A self job's tiles start their columns at their first row: a multiple of
+ * the tile rows must then be one of SL_PANEL_PAD too, or a column slice could
+ * begin 16 columns off the padding and read a panel past the operand's end. */
+_Static_assert(BLK_MC % SL_PANEL_PAD == 0 && BLK_MC % BLK_MR == 0,
+               "tile rows: a multiple of the register tile's rows and of SL_PANEL_PAD");
 /* Where word (ii, k) of a micro-panel's depth chunk of kc words goes: the
  * broadcast kernels want each depth step's MR words together; an AMX kernel
  * wants 16 rows of 16 words (one tile) at a time, and defines its own. */
@@ -81,6 +86,7 @@
 /* X(r) for the rows of a 12-row register tile, which the micro-kernels
  * spell out so that every accumulator is a named register. */
 #define BLK_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define BLK_ROWS14(X) BLK_ROWS12(X) X(12) X(13)
 
 /* What the scratch holds: which rows are packed, then (64 bytes in) the
  * rows' finish quantities and their packed words. */

@@ -1,10 +1,14 @@
 /*
- * c4 on AVX-512: a 12 x 32 register tile. Per step of depth, two zmm loads of
- * the column slice (two panels of 16) and 12 broadcasts of the row
- * micro-panel feed 24 FMAs into 24 accumulators: 24 + 2 + 1 of the 32
- * registers, and 14 loads per 24 FMAs. A 24 x 16 tile needs 25 loads for its
+ * c4 on AVX-512: a 14 x 32 register tile. Per step of depth, two zmm loads of
+ * the column slice (two panels of 16) and 14 broadcasts of the row
+ * micro-panel feed 28 FMAs into 28 accumulators: 28 + 2 + 1 of the 32
+ * registers, and 16 loads per 28 FMAs. A 24 x 16 tile needs 25 loads for its
  * 24 FMAs, which a core retiring two 512-bit FMAs per cycle (Intel's server
- * cores) cannot feed; Zen 4 retires one and is content with either.
+ * cores) cannot feed; Zen 4 retires one and is content with any of them.
+ * 14 x 32 ran 3-6% faster than 12 x 32 on the Xeon (perf/blocking.py with
+ * SL_C4W_MR=12 SL_C4W_MC=384 against the defaults; perf/README.md), which is
+ * what the two extra accumulators buy: fewer loads per FMA and 14/12 as many
+ * uses of each column slice. SL_C4W_MR=12 builds the 12 x 32 tile.
  *
  * The accumulators are named one by one: gcc keeps an array of 24 __m512 in
  * memory and reloads it on every FMA, which costs two thirds of the speed.
@@ -13,7 +17,15 @@
 
 #include "kernels.h"
 
-#define BLK_MR 12
+#ifndef SL_C4W_MR
+#define SL_C4W_MR 14
+#endif
+#define BLK_MR SL_C4W_MR
+#if BLK_MR == 14
+#define C4_ROWS BLK_ROWS14
+#else
+#define C4_ROWS BLK_ROWS12
+#endif
 #define BLK_NP 2
 #define BLK_MC SL_C4W_MC
 #define BLK_KC SL_C4W_KC
@@ -42,17 +54,17 @@ static inline void blk_ukr(int64_t kw, const uint32_t *a, const uint32_t *b, int
     (void)last;
     (void)side;
     const float *fa = (const float *)a, *fb = (const float *)b;
-    BLK_ROWS12(C4_DECL)
+    C4_ROWS(C4_DECL)
     if (first) {
-        BLK_ROWS12(C4_ZERO)
+        C4_ROWS(C4_ZERO)
     } else {
-        BLK_ROWS12(C4_LOAD)
+        C4_ROWS(C4_LOAD)
     }
-    for (int64_t k = 0; k < kw; k++, fa += 12, fb += 16) {
+    for (int64_t k = 0; k < kw; k++, fa += BLK_MR, fb += 16) {
         __m512 b0 = _mm512_load_ps(fb), b1 = _mm512_load_ps(fb + pstride);
-        BLK_ROWS12(C4_STEP)
+        C4_ROWS(C4_STEP)
     }
-    BLK_ROWS12(C4_STORE)
+    C4_ROWS(C4_STORE)
 }
 
 float sl_peak_fma_avx512(int64_t iters)

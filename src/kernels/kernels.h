@@ -90,7 +90,7 @@ enum {
 #define SL_C4_MC 192
 #endif
 #ifndef SL_C4W_MC
-#define SL_C4W_MC 384
+#define SL_C4W_MC 448 /* a multiple of the tile's 14 rows and of SL_PANEL_PAD */
 #endif
 #ifndef SL_C4W_KC
 #define SL_C4W_KC 128
