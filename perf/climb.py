@@ -424,6 +424,7 @@ def main() -> int:
         ("bytecode", lambda: sections.bytecode(x, times)),
         ("profiles", lambda: sections.profiles(x)),
         ("real_data", lambda: sections.real_data(climb_rung, a.k, a.budget)),
+        ("builds", lambda: sections.builds(times)),
     ]
     for name, fn in steps:
         t0 = time.perf_counter()
