@@ -7,8 +7,9 @@
  * cores) cannot feed; Zen 4 retires one and is content with any of them.
  * 14 x 32 ran 3-6% faster than 12 x 32 on the Xeon (perf/blocking.py with
  * SL_C4W_MR=12 SL_C4W_MC=384 against the defaults; perf/README.md), which is
- * what the two extra accumulators buy: fewer loads per FMA and 14/12 as many
- * uses of each column slice. SL_C4W_MR=12 builds the 12 x 32 tile.
+ * what the two extra accumulators buy: each column vector loaded feeds 14
+ * FMAs instead of 12. Those two macros together build the 12 x 32 tile (the
+ * tile rows must stay a multiple of the register tile's; blocked.h checks).
  *
  * The accumulators are named one by one: gcc keeps an array of 24 __m512 in
  * memory and reloads it on every FMA, which costs two thirds of the speed.
