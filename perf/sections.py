@@ -523,9 +523,9 @@ def builds(times: dict) -> tuple[list[str], dict]:
     def mib(v) -> str:
         return f"{v:.0f} MiB" if v else "-"
 
-    def t(name: str) -> str:
-        from perf.notes import fmt_s
+    from perf.notes import fmt_s
 
+    def t(name: str) -> str:
         return fmt_s(times[name]) if name in times else "-"
 
     def than(a: str, b: str) -> str:

@@ -213,17 +213,29 @@ static inline int64_t next_hit(const job *jb, const float *row, const float *thr
     return jb->scan(row, both ? thr : NULL, th, j, end);
 }
 
-/* The threads share each row's best k-th value (any thread's is a valid
- * floor for every thread: k real candidates are at least that good), so a
- * row's filter warms up once, not once per thread. A thread raises its own
- * filters of a tile's rows (and columns, when symmetric) to the shared
- * floors before the tile and publishes its own k-th bests after it. Relaxed
- * atomics: a stale read or a lost store only leaves a lower, still valid,
- * floor. */
+/* knn: the threads share each row's best floor, a lower bound on the k-th
+ * best similarity it will end with (any thread's is valid for every thread:
+ * k real candidates are at least that good), so a row's filter warms up
+ * once, not once per thread. Relaxed atomics: a stale read or a lost store
+ * only leaves a lower, still valid, floor. */
+static inline float floor_get(const job *jb, int64_t r)
+{
+    return atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed);
+}
+
+static inline void floor_raise(const job *jb, int64_t r, float f)
+{
+    if (f > floor_get(jb, r))
+        atomic_store_explicit(&jb->shared_floor[r], f, memory_order_relaxed);
+}
+
+/* fp32 knn: a thread raises its own filters of a tile's rows (and columns,
+ * when symmetric) to the shared floors before the tile, and publishes its
+ * own k-th bests after it. */
 static void floors_in(const job *jb, float *thr, int64_t r0, int64_t r1)
 {
     for (int64_t r = r0; r < r1; r++) {
-        float f = atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed);
+        float f = floor_get(jb, r);
         if (f > thr[r])
             thr[r] = f;
     }
@@ -231,13 +243,9 @@ static void floors_in(const job *jb, float *thr, int64_t r0, int64_t r1)
 
 static void floors_out(const job *jb, const sl_topk *tk, int64_t r0, int64_t r1)
 {
-    for (int64_t r = r0; r < r1; r++) {
-        if (tk->count[r] < tk->k)
-            continue;
-        float own = tk->sim[r * tk->k]; /* the heap's root: its k-th best */
-        if (own > atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed))
-            atomic_store_explicit(&jb->shared_floor[r], own, memory_order_relaxed);
-    }
+    for (int64_t r = r0; r < r1; r++)
+        if (tk->count[r] == tk->k)
+            floor_raise(jb, r, tk->sim[r * tk->k]); /* the heap's root: its k-th best */
 }
 
 static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -391,16 +399,13 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
  * about the candidates the final floors let through, instead of every pair
  * that was briefly among the k best seen (k ln(n / k) of them per row and
  * thread, for a random order). A row whose candidates overflow bcap drops
- * those below its floor, and re-scores them all if that frees too little. */
-
-/* The threads also share each row's best floor (any thread's is a valid
- * floor for all): a row then warms up once, not once per thread. Relaxed
- * atomics: a stale or lost update only leaves a lower, still valid, floor. */
+ * those below its floor, and re-scores them all if that frees too little.
+ * The threads share the floors (floor_get, floor_raise). */
 static inline float lb_floor(const tstate *ts, int64_t r)
 {
     const job *jb = ts->job;
     float lo = ts->lbn[r] == jb->k ? ts->lb[r * jb->k] : -INFINITY, ex = ts->topk.thr[r];
-    float sh = atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed);
+    float sh = floor_get(jb, r);
     lo = lo > ex ? lo : ex;
     return lo > sh ? lo : sh;
 }
@@ -437,8 +442,7 @@ static void set_lthr(tstate *ts, int64_t r)
 {
     job *jb = ts->job;
     float fl = lb_floor(ts, r);
-    if (fl > atomic_load_explicit(&jb->shared_floor[r], memory_order_relaxed))
-        atomic_store_explicit(&jb->shared_floor[r], fl, memory_order_relaxed);
+    floor_raise(jb, r, fl);
     ts->lthr[r] = fl - jb->erow[r];
 }
 

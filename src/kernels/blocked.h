@@ -83,8 +83,8 @@ _Static_assert(BLK_MC % SL_PANEL_PAD == 0 && BLK_MC % BLK_MR == 0,
 #endif
 #define BLK_NR (BLK_NP * SL_PANEL)
 
-/* X(r) for the rows of a 12-row register tile, which the micro-kernels
- * spell out so that every accumulator is a named register. */
+/* X(r) for the rows of a 12- or 14-row register tile, which the
+ * micro-kernels spell out so that every accumulator is a named register. */
 #define BLK_ROWS12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define BLK_ROWS14(X) BLK_ROWS12(X) X(12) X(13)
 

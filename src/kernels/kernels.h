@@ -154,7 +154,7 @@ sl_tile_fn sl_c3_tile_avx2;       /* explicit AVX2 dot, four accumulators */
 sl_tile_fn sl_c3_tile_avx512;     /* explicit AVX-512 dot, four accumulators */
 sl_tile_fn sl_c4_tile_portable;   /* blocked, register-tiled 2 x 16, plain C */
 sl_tile_fn sl_c4_tile_avx2;       /* blocked, register-tiled 6 x 16 */
-sl_tile_fn sl_c4_tile_avx512;     /* blocked, register-tiled 24 x 16 */
+sl_tile_fn sl_c4_tile_avx512;     /* blocked, register-tiled 14 x 32 */
 size_t sl_c4_scratch(int64_t d);  /* a blocked kernel's scratch, SL_C4_MC rows */
 size_t sl_c4w_scratch(int64_t d); /* the same for SL_C4W_MC rows */
 sl_tile_fn sl_c6_tile_avx512;     /* bf16 words, 12 x 32, vdpbf16ps */
