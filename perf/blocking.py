@@ -3,7 +3,14 @@
     .venv/bin/python perf/blocking.py "SL_C4W_MC=192 SL_C4W_KC=256" "SL_C4W_MC=384 SL_C4W_KC=128"
 
 Each argument is one variant: macro definitions passed as CFLAGS (-D...) to
-a build of perf/sl_worker in build-blocking/<variant>. The variants then run
+a build of perf/sl_worker in build-blocking/<variant>, optionally ending in
+@KERNEL to run that kernel instead of --kernel's; --isa caps the CPU
+features the workers use (as SL_ISA does). The c7-avx2 kernels compared in
+perf/README.md, on any AVX2 machine:
+
+    .venv/bin/python perf/blocking.py @c5 @c7 SL_C7B_BITS=8@c7 SL_C7B_BITS=7@c7 --isa avx2
+
+The variants then run
 the same job (default: self knn, k = 10; --op join: self join at tau = 1; on
 the seeded 10,000 x 768 default workload, all threads) round after round,
 one after the other within each round, and the medians are printed with each
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -65,17 +73,29 @@ def main() -> int:
         default="knn",
         help="join runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
     )
+    ap.add_argument("--isa", default="", help="cap the workers' CPU features (SL_ISA)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("-d", type=int, default=768)
     a = ap.parse_args()
-    workers = [build(v) for v in a.variants]
+    specs = [(v.partition("@")[0], v.partition("@")[2] or a.kernel) for v in a.variants]
+    built: dict[str, Path] = {}
+    for defs, _ in specs:
+        if defs not in built:
+            built[defs] = build(defs)
+    env = dict(os.environ, SL_ISA=a.isa) if a.isa else None
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "x.f32"
         np.random.default_rng(0).standard_normal((a.n, a.d), dtype=np.float32).tofile(data)
         procs = [
-            subprocess.Popen([str(w)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-            for w in workers
+            subprocess.Popen(
+                [str(built[defs])],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for defs, _ in specs
         ]
 
         def ask(p, line: str) -> dict:
@@ -86,12 +106,18 @@ def main() -> int:
         for p in procs:
             ask(p, f"load x {data} {a.n} {a.d}")
         times: list[list[float]] = [[] for _ in procs]
+        cands: list[list[int]] = [[] for _ in procs]
+        names = ["" for _ in procs]
         sums = set()
         for _ in range(a.rounds):
-            for p, t in zip(procs, times):
+            for p, (_, kern), t, c, i in zip(procs, specs, times, cands, range(len(procs))):
                 job = "knn x 10" if a.op == "knn" else "join x 1.0"
-                r = ask(p, f"{job} {a.kernel} 0")
+                r = ask(p, f"{job} {kern} 0")
+                if "error" in r:
+                    sys.exit(f"blocking.py: {r['error']}")
                 t.append(r["seconds"])
+                c.append(r.get("candidates", 0))
+                names[i] = r["kernel"]
                 sums.add(r["checksum"])
         for p in procs:
             p.stdin.write("quit\n")
@@ -99,10 +125,13 @@ def main() -> int:
             p.wait()
     base = statistics.median(times[0])
     job = "knn k=10" if a.op == "knn" else "join tau=1"
-    print(f"self {job}, {a.n} x {a.d}, kernel {a.kernel}, all threads, medians of {a.rounds}")
-    for v, t in zip(a.variants, times):
+    isa = f", features capped at {a.isa}" if a.isa else ""
+    print(f"self {job}, {a.n} x {a.d}, all threads{isa}, medians of {a.rounds}")
+    for v, name, t, c in zip(a.variants, names, times, cands):
         m = statistics.median(t)
-        print(f"  {v or '(defaults)':40s} {m:.4f} s  x{m / base:.3f} of the first")
+        extra = f"  {statistics.median(c) / a.n:.1f} re-scored per row" if max(c) else ""
+        label = v or "(defaults)"
+        print(f"  {label:32s} {name:12s} {m:.4f} s  x{m / base:.3f} of the first{extra}")
     print(f"checksums agree: {'yes' if len(sums) == 1 else 'NO'}")
     return 0 if len(sums) == 1 else 1
 

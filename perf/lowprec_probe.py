@@ -5,7 +5,9 @@ k-th best s~ - e), where s~ is the quantised similarity and e the rigorous
 Cauchy-Schwarz bound ||x~|| ||y - y~|| + ||x - x~|| ||y~|| + ||x - x~|| ||y - y~||
 with per-row scales. This measures, in NumPy, the bound, the true error and
 the candidates per row on the default workload and on the real sets, for
-8-bit (AVX-512 VNNI) and 7-bit (the AVX2 vpmaddubsw path) quantisation.
+8-bit (AVX-512 VNNI, AMX), 7-bit (a vpmaddubsw kernel on AVX2) and 16-bit
+(c7-avx2's vpmaddwd kernel, with levels L = floor(sqrt((2^31 - 1) / d)))
+quantisation.
 
     .venv/bin/python perf/lowprec_probe.py [-n 4000]
 """
@@ -60,13 +62,14 @@ def main() -> None:
         p = shared / f"{name}.npy"
         if p.exists():
             sets[name] = np.load(p)[: a.n]
-    print(f"k = {a.k}; candidates: pairs an exact int8 kNN must re-score in fp32")
+    print(f"k = {a.k}; candidates: pairs an exact integer kNN must re-score in fp32")
     print(
         f"{'set':28s} {'bits':>4s} {'bound':>8s} {'true max':>9s} {'cand/row':>9s} "
         f"{'share':>7s} {'over bound':>10s}"
     )
     for name, x in sets.items():
-        for bits, levels in ((8, 127), (7, 63)):
+        l16 = min(32767, int(np.floor(np.sqrt((2**31 - 1) / x.shape[1]))))
+        for bits, levels in ((8, 127), (7, 63), (16, l16)):
             r = probe(x, a.k, levels)
             print(
                 f"{name[:28]:28s} {bits:4d} {r['bound_mean']:8.4f} {r['true_err_max']:9.5f} "

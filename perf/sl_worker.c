@@ -138,8 +138,8 @@ int main(void)
                 continue;
             }
             printf("{\"seconds\": %.6f, \"kernel\": \"%s\", \"threads\": %d, \"checksum\": %.9g, "
-                   "\"prepare\": %.6f}\n",
-                   t, st.kernel, st.threads, sum, st.seconds_prepare);
+                   "\"prepare\": %.6f, \"candidates\": %lld}\n",
+                   t, st.kernel, st.threads, sum, st.seconds_prepare, (long long)st.candidates);
         } else if (!strcmp(cmd, "peak")) {
             double g = sl_peak_gflops(NULL, atoi(a), atof(b));
             printf("{\"gflops\": %.3f}\n", g);

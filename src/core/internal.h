@@ -57,6 +57,7 @@ size_t sl__quantise_bytes(int64_t n, int64_t d, int input);
  * independent), then take the maxima. prepare does all three. */
 sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err);
 void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x);
+int sl__int16_levels(int64_t d);
 void sl__quantise_finish(sl_operand *op);
 
 /* ---- top-k lists ---- */

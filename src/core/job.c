@@ -188,7 +188,8 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
 /* The first j in [j, end) where row[j] >= th, or (thr given) row[j] >=
  * thr[j]; end when none. Most of a tile fails both tests once the lists are
  * warm, so this is a vector compare over the tile row that rarely stops.
- * Baseline x86-64 has SSE2; jobs on AVX-512 machines use sl_scan_avx512. */
+ * Baseline x86-64 has SSE2; jobs on AVX2 and AVX-512 machines use
+ * sl_scan_avx2 and sl_scan_avx512. */
 static int64_t scan_sse2(const float *row, const float *thr, float th, int64_t j, int64_t end)
 {
 #if defined(__SSE2__)
@@ -819,6 +820,8 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int6
     sl__cpu_usable(opt ? opt->isa : NULL, &feat, NULL);
     jb->scan = scan_sse2;
 #if defined(__x86_64__)
+    if (feat & SL_CPU_AVX2)
+        jb->scan = sl_scan_avx2;
     if (feat & SL_CPU_AVX512F)
         jb->scan = sl_scan_avx512;
 #endif

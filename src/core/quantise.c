@@ -1,15 +1,16 @@
 /*
- * Quantised packing for the reduced-precision rungs (c6 bf16, c7 int8 and
- * int7): once per job, each unit row x (float32, as prepared for the fp32
- * rungs) becomes x~ in the 32-bit-word panels the blocked micro-kernels
+ * Quantised packing for the reduced-precision rungs (c6 bf16, c7 int8,
+ * int7 and int16): once per job, each unit row x (float32, as prepared for
+ * the fp32 rungs) becomes x~ in the 32-bit-word panels the blocked micro-kernels
  * read (src/kernels/kernels.h has the layout), together with what the
  * error bound needs: |x~| and |x - x~|, evaluated in float64 from the
  * values actually stored and rounded up. docs/ACCURACY.md derives the bound
  * that the job layer builds from them.
  *
- * bf16 rounds each value to nearest even. int8 and int7 scale each row by
- * its own step sigma = max|x| / L (L = 127 or 63) and round x / sigma to the
- * nearest integer; a row of zeros gets sigma = 0 and q = 0.
+ * bf16 rounds each value to nearest even. int8, int7 and int16 scale each
+ * row by its own step sigma = max|x| / L (L = 127, 63, or for int16 the
+ * largest that keeps d L^2 under 2^31) and round x / sigma to the nearest
+ * integer; a row of zeros gets sigma = 0 and q = 0.
  */
 #include <math.h>
 #include <stdint.h>
@@ -62,20 +63,31 @@ static void quantise_bf16(const float *x, int64_t d, int64_t ldw, uint32_t *out,
     *rr = b;
 }
 
-/* int8/int7: q = round(x / sigma), computed as x * (1 / sigma) in float and
- * clamped (any integer q would be correct: the norms below are of what is
- * stored). A block of QUANT_BLOCK values at a time, so the float loop
- * vectorises. Returns sum(q). */
+/* int16: the largest L with d L^2 < 2^31, so that every partial sum of d
+ * products of two values in [-L, L] fits an int32 (and each vpmaddwd pair,
+ * 2 L^2, does too); at most 32,767. 1,672 at d = 768. */
+int sl__int16_levels(int64_t d)
+{
+    double L = floor(sqrt(2147483647.0 / (double)(d > 0 ? d : 1)));
+    while (L > 1 && L * L * (double)d >= 2147483648.0)
+        L--;
+    return L > 32767 ? 32767 : (int)L;
+}
+
+/* int8/int7/int16 (per = 4, 4 and 2 values a word): q = round(x / sigma),
+ * computed as x * (1 / sigma) in float and clamped (any integer q would be correct: the norms below
+ * are of what is stored). A block of QUANT_BLOCK values at a time, so the float loop vectorises.
+ * Returns sum(q). */
 enum { QUANT_BLOCK = 256 };
-static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int L, float sigma,
+static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int per, int L, float sigma,
                             uint32_t *out, double *nn, double *rr)
 {
     float inv = sigma > 0 ? 1.0f / sigma : 0;
     int32_t qb[QUANT_BLOCK];
     int64_t sum = 0;
-    double a = 0, b = 0;
-    for (int64_t k0 = 0; k0 < 4 * ldw; k0 += QUANT_BLOCK) {
-        int64_t m = 4 * ldw - k0 < QUANT_BLOCK ? 4 * ldw - k0 : QUANT_BLOCK;
+    double av[4] = {0, 0, 0, 0}, bv[4] = {0, 0, 0, 0};
+    for (int64_t k0 = 0; k0 < per * ldw; k0 += QUANT_BLOCK) {
+        int64_t m = per * ldw - k0 < QUANT_BLOCK ? per * ldw - k0 : QUANT_BLOCK;
         int64_t live = d - k0 < m ? (d - k0 > 0 ? d - k0 : 0) : m;
         /* Branch-free, so it vectorises: adding and taking off 1.5 * 2^23
          * rounds |t| < 2^22 to the nearest integer (ties to even). */
@@ -87,20 +99,52 @@ static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int L, float
         }
         for (int64_t k = live; k < m; k++)
             qb[k] = 0;
-        for (int64_t k = 0; k < m && k0 + k < d; k++) {
+        /* Four float64 sums side by side (a different order from one
+         * running sum, well inside round_up's margin), which the compiler
+         * can vectorise as it cannot reorder a single chain. */
+        int64_t k = 0;
+        for (; k + 4 <= live; k += 4)
+            for (int h = 0; h < 4; h++) {
+                double xt = (double)sigma * qb[k + h], dx = x[k0 + k + h] - xt;
+                av[h] += xt * xt;
+                bv[h] += dx * dx;
+                sum += qb[k + h];
+            }
+        for (; k < live; k++) {
             double xt = (double)sigma * qb[k], dx = x[k0 + k] - xt;
-            a += xt * xt;
-            b += dx * dx;
+            av[0] += xt * xt;
+            bv[0] += dx * dx;
             sum += qb[k];
         }
-        for (int64_t w = 0; w < m / 4; w++)
-            out[(k0 / 4 + w) * SL_PANEL] =
-                (uint32_t)(uint8_t)qb[4 * w] | (uint32_t)(uint8_t)qb[4 * w + 1] << 8 |
-                (uint32_t)(uint8_t)qb[4 * w + 2] << 16 | (uint32_t)(uint8_t)qb[4 * w + 3] << 24;
+        if (per == 4)
+            for (int64_t w = 0; w < m / 4; w++)
+                out[(k0 / 4 + w) * SL_PANEL] =
+                    (uint32_t)(uint8_t)qb[4 * w] | (uint32_t)(uint8_t)qb[4 * w + 1] << 8 |
+                    (uint32_t)(uint8_t)qb[4 * w + 2] << 16 | (uint32_t)(uint8_t)qb[4 * w + 3] << 24;
+        else
+            for (int64_t w = 0; w < m / 2; w++)
+                out[(k0 / 2 + w) * SL_PANEL] =
+                    (uint32_t)(uint16_t)qb[2 * w] | (uint32_t)(uint16_t)qb[2 * w + 1] << 16;
     }
-    *nn = a;
-    *rr = b;
+    *nn = (av[0] + av[1]) + (av[2] + av[3]);
+    *rr = (bv[0] + bv[1]) + (bv[2] + bv[3]);
     return sum;
+}
+
+/* max |x_k| over finite x, on the bit patterns (sign cleared, the order of
+ * non-negative floats is that of their bits), which vectorises. */
+static float max_abs(const float *x, int64_t d)
+{
+    uint32_t m = 0;
+    for (int64_t k = 0; k < d; k++) {
+        uint32_t u;
+        memcpy(&u, x + k, 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    float f;
+    memcpy(&f, &m, 4);
+    return f;
 }
 
 void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x)
@@ -115,12 +159,12 @@ void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x
         scale[r] = 1;
         corr[r] = 0;
     } else {
-        int L = input == SL_IN_INT8 ? 127 : 63, off = input == SL_IN_INT8 ? 128 : 64;
-        float amax = 0;
-        for (int64_t k = 0; k < d; k++)
-            amax = fabsf(x[k]) > amax ? fabsf(x[k]) : amax;
+        int L = input == SL_IN_INT8 ? 127 : input == SL_IN_INT7 ? 63 : sl__int16_levels(d);
+        int off = input == SL_IN_INT8 ? 128 : input == SL_IN_INT7 ? 64 : 0;
+        float amax = max_abs(x, d);
         float sigma = amax / (float)L; /* 0 for a zero row: then q = 0 and x~ = x = 0 */
-        int64_t sum = quantise_int(x, d, ldw, L, sigma, out, &nn, &rr);
+        int64_t sum =
+            quantise_int(x, d, ldw, input == SL_IN_INT16 ? 2 : 4, L, sigma, out, &nn, &rr);
         scale[r] = sigma;
         corr[r] = (int32_t)(off * sum);
     }
@@ -131,7 +175,7 @@ void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x
 /* Words per row of the panels for a low-precision input kind. */
 static int64_t lp_words(int input, int64_t d)
 {
-    int64_t per = input == SL_IN_BF16 ? 2 : 4;
+    int64_t per = input == SL_IN_BF16 || input == SL_IN_INT16 ? 2 : 4;
     return ((d + per - 1) / per + 15) / 16 * 16;
 }
 
@@ -152,7 +196,13 @@ sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err)
     if (!mem)
         return sl__fail(err, SL_ENOMEM, "out of memory for the quantised panels (%lld x %lld)",
                         (long long)n, (long long)op->d);
-    memset(mem, 0, lp_bytes + (size_t)npad * 16); /* rows past n: zeros throughout */
+    /* Every row below n is written whole by sl__quantise_row (in the fill's
+     * threads, which also take the page faults); rows past n must be zeros
+     * throughout, and so must the per-row arrays. Only those are cleared
+     * here, in the last panel block of SL_PANEL_PAD rows. */
+    int64_t tail = n / SL_PANEL * SL_PANEL;
+    memset(mem + (size_t)(tail * op->lpld) * 4, 0, (size_t)((npad - tail) * op->lpld) * 4);
+    memset(mem + lp_bytes, 0, (size_t)npad * 16);
     p->owned_lp = mem;
     op->lp = (const uint32_t *)mem;
     op->lpscale = (const float *)(mem + lp_bytes);

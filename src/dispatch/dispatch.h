@@ -21,7 +21,7 @@ typedef struct sl_kernel {
     int64_t task_rows, task_cols; /* tile shape the job layer hands out (cols 0: to the end) */
     sl_tile_fn *tile;
     size_t (*scratch)(int64_t d); /* per-thread bytes, NULL: none */
-    /* Reduced-precision kernels (input SL_IN_BF16/INT8/INT7): the fp32 dot
+    /* Reduced-precision kernels (input SL_IN_BF16/INT8/INT7/INT16): the fp32 dot
      * that re-scores candidates, and the fp32 kernel that does their matrix
      * jobs (a matrix needs every entry exact: nothing to filter). */
     sl_dot_fn *rescore;

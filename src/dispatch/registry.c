@@ -74,8 +74,14 @@ const sl_kernel sl__kernels[] = {
     {"c6-avx512", "c6", "bf16 panels, 12x32 vdpbf16ps tile, fp32 re-score of bounded candidates",
      AVX512BF16, SL_IN_BF16, 1, 1, 13, BLOCK, sl_c6_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
      "c5-avx512"},
-    {"c7-avx2", "c7", "int7 panels, 4x16 vpmaddubsw tile, fp32 re-score of bounded candidates",
-     AVX2, SL_IN_INT7, 1, 1, 14, BLOCK, sl_c7_tile_avx2, sl_c4_scratch, sl_dot_f32_avx2, "c5-avx2"},
+#if defined(SL_C7B_BITS) /* a build variant: the byte kernel in c7-avx2's place (perf/) */
+    {"c7-avx2", "c7", "int7/int8 panels, 4x16 vpmaddubsw tile, fp32 re-score of bounded candidates",
+     AVX2, SL_C7B_BITS == 8 ? SL_IN_INT8 : SL_IN_INT7, 1, 1, 14, BLOCK, sl_c7b_tile_avx2,
+     sl_c4_scratch, sl_dot_f32_avx2, "c5-avx2"},
+#else
+    {"c7-avx2", "c7", "int16 panels, 6x16 vpmaddwd tile, fp32 re-score of bounded candidates", AVX2,
+     SL_IN_INT16, 1, 1, 14, BLOCK, sl_c7_tile_avx2, sl_c4_scratch, sl_dot_f32_avx2, "c5-avx2"},
+#endif
     {"c7-avx512", "c7", "int8 panels, 12x32 vpdpbusd tile, fp32 re-score of bounded candidates",
      AVX512VNNI, SL_IN_INT8, 1, 1, 15, BLOCK, sl_c7_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
      "c5-avx512"},

@@ -23,19 +23,21 @@
  *               panel is the vector side of a micro-kernel as it stands: for
  *               each k, SL_PANEL consecutive floats (one 64-byte line).
  *               Rows past n are zero up to a multiple of SL_PANEL_PAD.
- *   SL_IN_BF16, SL_IN_INT8, SL_IN_INT7 (the reduced-precision rungs):
+ *   SL_IN_BF16, SL_IN_INT8, SL_IN_INT7, SL_IN_INT16 (the reduced-precision rungs):
  *               rows: unit rows as SL_IN_UNIT (the fp32 re-score reads
  *               them), and lp: each unit row x quantised to x~, in panels
  *               of 32-bit words laid out as SL_IN_PANELS lays out floats
  *               (word w of row r at lp[(r / 16) * 16 * lpld + w * 16 +
  *               r % 16], lpld words per row, a multiple of 16, rows past n
  *               zero up to SL_PANEL_PAD). A word holds consecutive depth:
- *               2 bf16 (element 2w in the low half) or 4 int8 q (element 4w
- *               in the low byte). bf16: x~ = bf16(x), rounded to nearest.
- *               int8/int7: x~ = lpscale[r] * q, q in [-L, L] with L = 127 or
- *               63, and lpcorr[r] = off * sum(q) with off = 128 or 64: the
- *               kernels turn the column side's q into unsigned q + off and
- *               take lpcorr of the row side off again. lpnorm[r] >= |x~| and
+ *               2 bf16 (element 2w in the low half), 4 int8 q (element 4w
+ *               in the low byte) or 2 int16 q (element 2w in the low half).
+ *               bf16: x~ = bf16(x), rounded to nearest.
+ *               int8/int7/int16: x~ = lpscale[r] * q, q in [-L, L] with
+ *               L = 127, 63 or sl__int16_levels(d) (d L^2 < 2^31), and
+ *               lpcorr[r] = off * sum(q) with off = 128, 64 or 0: the byte
+ *               kernels turn one side's q into unsigned q + off and take
+ *               lpcorr of the row side off again. lpnorm[r] >= |x~| and
  *               lpres[r] >= |x - x~|, computed in float64, rounded up;
  *               lpmax_norm, lpmax_res: their largest values.
  *               A kernel writes s~ = x~.y~ as float32 (its own rounding
@@ -74,7 +76,8 @@ enum {
     SL_IN_PANELS = 3,
     SL_IN_BF16 = 4,
     SL_IN_INT8 = 5,
-    SL_IN_INT7 = 6
+    SL_IN_INT7 = 6,
+    SL_IN_INT16 = 7
 };
 #define SL_IN_LOWP(in) ((in) >= SL_IN_BF16)
 #define SL_PANEL 16
@@ -106,7 +109,7 @@ typedef struct sl_operand {
     int64_t n, d, ld;
     const float *rows;
     const float *norm;
-    /* Low-precision inputs (SL_IN_BF16, SL_IN_INT8, SL_IN_INT7), beside
+    /* Low-precision inputs (SL_IN_BF16, SL_IN_INT8/INT7/INT16), beside
      * unit rows in `rows`: see the contract above. NULL otherwise. */
     const uint32_t *lp;
     int64_t lpld;
@@ -159,14 +162,15 @@ size_t sl_c4_scratch(int64_t d);  /* a blocked kernel's scratch, SL_C4_MC rows *
 size_t sl_c4w_scratch(int64_t d); /* the same for SL_C4W_MC rows */
 sl_tile_fn sl_c6_tile_avx512;     /* bf16 words, 12 x 32, vdpbf16ps */
 sl_tile_fn sl_c7_tile_avx512;     /* int8 words, 12 x 32, vpdpbusd */
-sl_tile_fn sl_c7_tile_avx2;       /* int7 words, 4 x 16, vpmaddubsw + vpmaddwd */
+sl_tile_fn sl_c7_tile_avx2;       /* int16 words, 6 x 16, vpmaddwd */
+sl_tile_fn sl_c7b_tile_avx2;      /* int7 or int8 words, 4 x 16, vpmaddubsw (a build variant) */
 sl_tile_fn sl_c6_tile_amx;        /* bf16 words, 32 x 32, tdpbf16ps */
 sl_tile_fn sl_c7_tile_amx;        /* int8 words, 32 x 32, tdpbssd */
 
 /* The knn and join epilogues' filter: the first j in [j, end) with
  * row[j] >= th or (when thr is not NULL) row[j] >= thr[j]; end if none. */
 typedef int64_t sl_scan_fn(const float *row, const float *thr, float th, int64_t j, int64_t end);
-sl_scan_fn sl_scan_avx512;
+sl_scan_fn sl_scan_avx2, sl_scan_avx512;
 
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
