@@ -45,7 +45,7 @@ C_RUNGS = [
     ("c4", "C: packed panels, register-tiled micro-kernel, cache blocking (1 thread)"),
     ("c5", "C: c4 on all cores (simladder's fp32 top rung)"),
     ("c6", "C: bf16 tiles, bounded candidates re-scored in fp32 (exact)"),
-    ("c7", "C: int8 tiles, bounded candidates re-scored in fp32 (exact)"),
+    ("c7", "C: integer tiles (int8; int16 on AVX2), bounded candidates re-scored in fp32 (exact)"),
 ]
 THREADED = {"c5", "c6", "c7"}
 LAST_STATS: dict = {}  # the C rungs' statistics of their last call (kernel, re-scores)
