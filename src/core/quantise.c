@@ -1,11 +1,11 @@
 /*
  * Quantised packing for the reduced-precision rungs (c6 bf16, c7 int8,
  * int7 and int16): once per job, each unit row x (float32, as prepared for
- * the fp32 rungs) becomes x~ in the 32-bit-word panels the blocked micro-kernels
- * read (src/kernels/kernels.h has the layout), together with what the
- * error bound needs: |x~| and |x - x~|, evaluated in float64 from the
- * values actually stored and rounded up. docs/ACCURACY.md derives the bound
- * that the job layer builds from them.
+ * the fp32 rungs) becomes x~ in the 32-bit-word panels the blocked
+ * micro-kernels read (src/kernels/kernels.h has the layout), together with
+ * what the error bound needs: |x~| and |x - x~|, evaluated in float64 from
+ * the values actually stored and rounded up. docs/ACCURACY.md derives the
+ * bound that the job layer builds from them.
  *
  * bf16 rounds each value to nearest even. int8, int7 and int16 scale each
  * row by its own step sigma = max|x| / L (L = 127, 63, or for int16 the
@@ -75,9 +75,9 @@ int sl__int16_levels(int64_t d)
 }
 
 /* int8/int7/int16 (per = 4, 4 and 2 values a word): q = round(x / sigma),
- * computed as x * (1 / sigma) in float and clamped (any integer q would be correct: the norms below
- * are of what is stored). A block of QUANT_BLOCK values at a time, so the float loop vectorises.
- * Returns sum(q). */
+ * computed as x * (1 / sigma) in float and clamped (any integer q would be
+ * correct: the norms below are of what is stored). A block of QUANT_BLOCK
+ * values at a time, so the float loop vectorises. Returns sum(q). */
 enum { QUANT_BLOCK = 256 };
 static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int per, int L, float sigma,
                             uint32_t *out, double *nn, double *rr)
@@ -198,8 +198,8 @@ sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err)
                         (long long)n, (long long)op->d);
     /* Every row below n is written whole by sl__quantise_row (in the fill's
      * threads, which also take the page faults); rows past n must be zeros
-     * throughout, and so must the per-row arrays. Only those are cleared
-     * here, in the last panel block of SL_PANEL_PAD rows. */
+     * throughout, and so must the per-row arrays. So only those are cleared
+     * here: the panels from the one that holds row n on, and the arrays. */
     int64_t tail = n / SL_PANEL * SL_PANEL;
     memset(mem + (size_t)(tail * op->lpld) * 4, 0, (size_t)((npad - tail) * op->lpld) * 4);
     memset(mem + lp_bytes, 0, (size_t)npad * 16);
