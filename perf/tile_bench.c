@@ -1,0 +1,93 @@
+/*
+ * One kernel's tile function on one thread, without a job around it: how
+ * close the blocked body gets to the FMA peak for tiles of a given shape,
+ * with the rows packed once and the same column range every call (so the
+ * operands sit in cache as well as they can), against the 1-thread peak
+ * measured by the same run.
+ *
+ *     build/tile_bench [kernel [d]]        e.g. build/tile_bench c4-avx512 768
+ *
+ * A whole knn job loses more than this to the epilogue, the heaps, the
+ * packing and the columns' trips from L3; a tile that runs far below the
+ * peak here points at the micro-kernel or the blocking, not at those.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "internal.h"
+
+int main(int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : "c4";
+    int64_t n = 10000, d = argc > 2 ? atoll(argv[2]) : 768;
+    if (d < 1 || d > 65536) {
+        fprintf(stderr, "tile_bench: d must be 1 to 65,536\n");
+        return 2;
+    }
+    const sl_kernel *k;
+    sl_error err;
+    if (sl__kernel_resolve(name, NULL, &k, &err) != SL_OK || !k->scratch) {
+        fprintf(stderr, "tile_bench: %s\n", k ? "not a blocked kernel (c4 and up)" : err.message);
+        return 2;
+    }
+    float *x = malloc((size_t)(n * d) * sizeof *x);
+    if (!x)
+        return 1;
+    uint64_t s = 1;
+    for (int64_t i = 0; i < n * d; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)((int64_t)(s >> 40) - (1 << 23)) * 0x1p-23f;
+    }
+    sl_view v = sl_view_f32(x, n, d);
+    sl_prepared p;
+    if (sl__prepare(&v, k->input, 0, 1, &p, &err) != SL_OK) {
+        fprintf(stderr, "tile_bench: %s\n", err.message);
+        return 1;
+    }
+    size_t sb = k->scratch(d);
+    void *scratch = sl__alloc(sb);
+    float *c = sl__alloc((size_t)k->task_rows * 1024 * sizeof *c);
+    if (!scratch || !c)
+        return 1;
+    memset(scratch, 0, sb);
+    /* The peak of the widest FMA the kernel itself uses. */
+    const char *isa = k->needs & SL_CPU_AVX512F ? NULL : k->needs & SL_CPU_AVX2 ? "avx2" : "scalar";
+    double peak = sl_peak_gflops(isa, 1, 0.5), g[9];
+    int64_t rows[] = {k->task_rows / 8, k->task_rows / 2, k->task_rows};
+    int64_t cols[] = {32, 256, 1024};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            int64_t mr = rows[a], nc = cols[b], j0 = n / 2;
+            double flops = 2.0 * (double)mr * (double)nc * (double)d, best = 1e30;
+            int reps = (int)(4e10 / flops) + 1;
+            for (int rep = 0; rep < 5; rep++) {
+                double t0 = sl__now();
+                for (int r = 0; r < reps; r++) {
+                    sl_tile t = {&p.op, &p.op, 0, mr, j0, j0 + nc, c, nc, 0, scratch};
+                    k->tile(&t);
+                }
+                double dt = (sl__now() - t0) / reps;
+                best = dt < best ? dt : best;
+            }
+            g[3 * a + b] = flops / best * 1e-9;
+        }
+    /* The peak before and after: the larger, so a busy moment lowers it
+     * (and raises the percentages) less. */
+    double again = sl_peak_gflops(isa, 1, 0.5);
+    peak = again > peak ? again : peak;
+    printf("%s, d = %lld, 1 thread, %s FMA peak %.1f GFLOP/s (larger of before and after); "
+           "best of 5 runs of about 0.2 s\n",
+           k->name, (long long)d, isa ? isa : "widest", peak);
+    printf("%8s %8s %10s %8s\n", "rows", "cols", "GFLOP/s", "% peak");
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            printf("%8lld %8lld %10.1f %7.1f%%\n", (long long)rows[a], (long long)cols[b],
+                   g[3 * a + b], 100 * g[3 * a + b] / peak);
+    sl__free(c);
+    sl__free(scratch);
+    sl__prepared_free(&p);
+    free(x);
+    return 0;
+}
