@@ -53,6 +53,19 @@ def int16_6x16() -> tuple[list[str], int]:
     return s, 6 * 16 * 2
 
 
+def int16_3x32_mem() -> tuple[list[str], int]:
+    """Three rows by 32 columns: the four column vectors are read by the
+    multiplies themselves (no registers for them), so each broadcast feeds
+    four vpmaddwd and 12 accumulators fit beside a broadcast and a product."""
+    s = []
+    for r in range(3):
+        s.append(f"vpbroadcastd {4 * r}(%rsi), %ymm15")
+        for v in range(4):
+            s.append(f"vpmaddwd {32 * v}(%rdi), %ymm15, %ymm14")
+            s.append(f"vpaddd %ymm14, %ymm{4 * r + v}, %ymm{4 * r + v}")
+    return s, 3 * 32 * 2
+
+
 def bytes_4x16(sign: bool) -> tuple[list[str], int]:
     if sign:  # |q_col| unsigned, q_row with the column's sign
         s = [
@@ -80,6 +93,7 @@ def bytes_4x16(sign: bool) -> tuple[list[str], int]:
 KERNELS = {
     "c5-avx2 fp32 6x16 (vfmadd231ps)": fp32_6x16,
     "c7-avx2 int16 6x16 (vpmaddwd)": int16_6x16,
+    "int16 3x32, memory operands": int16_3x32_mem,
     "int8 4x16 (vpsignb + vpmaddubsw)": lambda: bytes_4x16(True),
     "int7 4x16 (vpmaddubsw)": lambda: bytes_4x16(False),
 }
