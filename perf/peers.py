@@ -165,8 +165,9 @@ def main() -> int:
     # On an AVX-512 machine, a second worker with its features capped at AVX2
     # (SL_ISA) runs c5 and c7 as an AVX2-only machine would pick them: the
     # nearest this machine comes to measuring the AVX2 figures.
+    mach = machine()
     cap = None
-    if machine()["avx512"]:
+    if mach.get("avx512"):
         cap = Worker("simladder-avx2", [str(worker_bin)], {"SL_ISA": "avx2"}, json_requests=False)
         cap.ask(f"load x {tmp / 'x.f32'} {n} {d}")
     peers = {}
@@ -183,7 +184,7 @@ def main() -> int:
 
     record = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
-        "machine": machine(),
+        "machine": mach,
         "workload": {"n": n, "d": d, "k": k, "seed": 0, "rounds": rounds},
         "peers": {lbl: w.versions for lbl, w in peers.items()},
     }
