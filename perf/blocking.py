@@ -11,7 +11,8 @@ perf/README.md, on any AVX2 machine:
     .venv/bin/python perf/blocking.py @c5 @c7 SL_C7B_BITS=8@c7 SL_C7B_BITS=7@c7 --isa avx2
 
 The variants then run
-the same job (default: self knn, k = 10; --op join: self join at tau = 1; on
+the same job (default: self knn, k = 10; --op join: self join at tau = 1;
+--op knn,join: both, which prices the knn epilogue against a bare scan; on
 the seeded 10,000 x 768 default workload, all threads) round after round,
 one after the other within each round, and the medians are printed with each
 variant's ratio to the first.
@@ -69,18 +70,25 @@ def main() -> int:
     ap.add_argument("--kernel", default="c5")
     ap.add_argument(
         "--op",
-        choices=("knn", "join"),
         default="knn",
-        help="join runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
+        help="knn, join or both as knn,join (each variant then runs each op in turn); join "
+        "runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
     )
     ap.add_argument("--isa", default="", help="cap the workers' CPU features (SL_ISA)")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("-d", type=int, default=768)
     a = ap.parse_args()
-    specs = [(v.partition("@")[0], v.partition("@")[2] or a.kernel) for v in a.variants]
+    ops = a.op.split(",")
+    if not ops or any(o not in ("knn", "join") for o in ops):
+        sys.exit(f"blocking.py: --op takes knn, join or knn,join, not {a.op!r}")
+    specs = [
+        (v.partition("@")[0], v.partition("@")[2] or a.kernel, v, o)
+        for v in a.variants
+        for o in ops
+    ]
     built: dict[str, Path] = {}
-    for defs, _ in specs:
+    for defs, *_ in specs:
         if defs not in built:
             built[defs] = build(defs)
     env = dict(os.environ, SL_ISA=a.isa) if a.isa else None
@@ -95,7 +103,7 @@ def main() -> int:
                 text=True,
                 env=env,
             )
-            for defs, _ in specs
+            for defs, *_ in specs
         ]
 
         def ask(p, line: str) -> dict:
@@ -110,30 +118,31 @@ def main() -> int:
         names = ["" for _ in procs]
         sums = set()
         for _ in range(a.rounds):
-            for p, (_, kern), t, c, i in zip(procs, specs, times, cands, range(len(procs))):
-                job = "knn x 10" if a.op == "knn" else "join x 1.0"
+            for p, (_, kern, _, op), t, c, i in zip(procs, specs, times, cands, range(len(procs))):
+                job = "knn x 10" if op == "knn" else "join x 1.0"
                 r = ask(p, f"{job} {kern} 0")
                 if "error" in r:
                     sys.exit(f"blocking.py: {r['error']}")
                 t.append(r["seconds"])
                 c.append(r.get("candidates", 0))
                 names[i] = r["kernel"]
-                sums.add(r["checksum"])
+                sums.add((op, r["checksum"]))
         for p in procs:
             p.stdin.write("quit\n")
             p.stdin.close()
             p.wait()
     base = statistics.median(times[0])
-    job = "knn k=10" if a.op == "knn" else "join tau=1"
+    job = " / ".join("knn k=10" if o == "knn" else "join tau=1" for o in ops)
     isa = f", features capped at {a.isa}" if a.isa else ""
     print(f"self {job}, {a.n} x {a.d}, all threads{isa}, medians of {a.rounds}")
-    for v, name, t, c in zip(a.variants, names, times, cands):
+    for (_, _, v, op), name, t, c in zip(specs, names, times, cands):
         m = statistics.median(t)
         extra = f"  {statistics.median(c) / a.n:.1f} re-scored per row" if max(c) else ""
-        label = v or "(defaults)"
+        label = (v or "(defaults)") + (f" {op}" if len(ops) > 1 else "")
         print(f"  {label:32s} {name:12s} {m:.4f} s  x{m / base:.3f} of the first{extra}")
-    print(f"checksums agree: {'yes' if len(sums) == 1 else 'NO'}")
-    return 0 if len(sums) == 1 else 1
+    agree = len(sums) == len(ops)
+    print(f"checksums agree: {'yes' if agree else 'NO'}")
+    return 0 if agree else 1
 
 
 if __name__ == "__main__":

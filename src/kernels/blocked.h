@@ -71,6 +71,8 @@ _Static_assert(BLK_MC % SL_PANEL_PAD == 0 && BLK_MC % BLK_MR == 0,
  * wants 16 rows of 16 words (one tile) at a time, and defines its own. */
 #ifndef BLK_AIDX
 #define BLK_AIDX(ii, k, kc) ((k)*BLK_MR + (ii))
+#else
+#define BLK_AIDX_OWN
 #endif
 /* Run at the start and end of each tile (an AMX kernel configures its
  * tiles there). */
@@ -124,6 +126,26 @@ static inline void blk_pack(const sl_operand *a, int64_t i0, int64_t rows, uint3
         int64_t kc = ld - pc < BLK_KC ? ld - pc : BLK_KC;
         for (int64_t p = 0; p < rows; p += BLK_MR) {
             uint32_t *out = dst + pc * rows + p * kc;
+#ifndef BLK_AIDX_OWN
+            /* The common case, a micro-panel of live rows laid out step by
+             * step: each step's MR words are the step's line of one panel
+             * from row offset o on, then the next panel's line from its
+             * start: two short runs that copy a vector at a time, where a
+             * row at a time reads one word in 16. */
+            int64_t r0 = i0 + p, o = r0 % SL_PANEL;
+            if (r0 + BLK_MR <= a->n) {
+                const uint32_t *s0 = w + (r0 - o) * ld + pc * SL_PANEL + o;
+                const uint32_t *s1 = w + (r0 - o + SL_PANEL) * ld + pc * SL_PANEL;
+                int64_t n0 = SL_PANEL - o < BLK_MR ? SL_PANEL - o : BLK_MR, n1 = BLK_MR - n0;
+                for (int64_t k = 0; k < kc; k++, out += BLK_MR, s0 += SL_PANEL, s1 += SL_PANEL) {
+                    for (int64_t q = 0; q < n0; q++)
+                        out[q] = BLK_PACKW(s0[q]);
+                    for (int64_t q = 0; q < n1; q++)
+                        out[n0 + q] = BLK_PACKW(s1[q]);
+                }
+                continue;
+            }
+#endif
             for (int ii = 0; ii < BLK_MR; ii++) {
                 int64_t r = i0 + p + ii;
                 if (r >= a->n) {
