@@ -82,9 +82,15 @@ const sl_kernel sl__kernels[] = {
     {"c7-avx2", "c7", "int16 panels, 6x16 vpmaddwd tile, fp32 re-score of bounded candidates", AVX2,
      SL_IN_INT16, 1, 1, 14, BLOCK, sl_c7_tile_avx2, sl_c4_scratch, sl_dot_f32_avx2, "c5-avx2"},
 #endif
+#if defined(SL_C7V_I16) && SL_C7V_I16 /* a build variant: int16 words, vpdpwssd (perf/) */
+    {"c7-avx512", "c7", "int16 panels, 12x32 vpdpwssd tile, fp32 re-score of bounded candidates",
+     AVX512VNNI, SL_IN_INT16, 1, 1, 15, BLOCK, sl_c7_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
+     "c5-avx512"},
+#else
     {"c7-avx512", "c7", "int8 panels, 12x32 vpdpbusd tile, fp32 re-score of bounded candidates",
      AVX512VNNI, SL_IN_INT8, 1, 1, 15, BLOCK, sl_c7_tile_avx512, sl_c4_scratch, sl_dot_f32_avx512,
      "c5-avx512"},
+#endif
     {"c6-amx", "c6",
      "bf16 panels, 32x32 AMX tiles (tdpbf16ps), fp32 re-score of bounded candidates", AMXBF16,
      SL_IN_BF16, 1, 1, 16, BLOCK, sl_c6_tile_amx, sl_c4_scratch, sl_dot_f32_avx512, "c5-avx512"},
