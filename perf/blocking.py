@@ -11,7 +11,7 @@ perf/README.md, on any AVX2 machine:
     .venv/bin/python perf/blocking.py @c5 @c7 SL_C7B_BITS=8@c7 SL_C7B_BITS=7@c7 --isa avx2
 
 The variants then run
-the same job (default: self knn, k = 10; --op join: self join at tau = 1;
+the same job (default: self knn, k = 10 or -k; --op join: self join at tau = 1;
 --op knn,join: both, which prices the knn epilogue against a bare scan; on
 the seeded 10,000 x 768 default workload, all threads) round after round,
 one after the other within each round, and the medians are printed with each
@@ -75,6 +75,7 @@ def main() -> int:
         "runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
     )
     ap.add_argument("--isa", default="", help="cap the workers' CPU features (SL_ISA)")
+    ap.add_argument("-k", type=int, default=10, help="knn's k")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("-n", type=int, default=10000)
     ap.add_argument("-d", type=int, default=768)
@@ -119,7 +120,7 @@ def main() -> int:
         sums = set()
         for _ in range(a.rounds):
             for p, (_, kern, _, op), t, c, i in zip(procs, specs, times, cands, range(len(procs))):
-                job = "knn x 10" if op == "knn" else "join x 1.0"
+                job = f"knn x {a.k}" if op == "knn" else "join x 1.0"
                 r = ask(p, f"{job} {kern} 0")
                 if "error" in r:
                     sys.exit(f"blocking.py: {r['error']}")
@@ -132,7 +133,7 @@ def main() -> int:
             p.stdin.close()
             p.wait()
     base = statistics.median(times[0])
-    job = " / ".join("knn k=10" if o == "knn" else "join tau=1" for o in ops)
+    job = " / ".join(f"knn k={a.k}" if o == "knn" else "join tau=1" for o in ops)
     isa = f", features capped at {a.isa}" if a.isa else ""
     print(f"self {job}, {a.n} x {a.d}, all threads{isa}, medians of {a.rounds}")
     for (_, _, v, op), name, t, c in zip(specs, names, times, cands):

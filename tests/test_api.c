@@ -232,12 +232,13 @@ static void grid_case(int64_t n, int64_t d, int self)
             check_matrix(kern, ki, out, ldo, s, n, cols, d, self);
 
         /* knn: queries are the rows of the matrix above (x), database y. */
-        int64_t ks[] = {1, 10, n - 1, n, n + 5};
-        for (int kk = 0; kk < 5; kk++) {
+        /* 40: a reservoir list (topk.c) that fills and is cut back */
+        int64_t ks[] = {1, 10, 40, n - 1, n, n + 5};
+        for (int kk = 0; kk < 6; kk++) {
             int64_t k = ks[kk];
-            if (k < 1 || (kk > 0 && k == ks[kk - 1]) || (quick && kk == 3))
+            if (k < 1 || (kk > 0 && k == ks[kk - 1]) || (quick && kk == 4))
                 continue;
-            if (n >= 1000 && (kk == 2 || kk == 3))
+            if (n >= 1000 && (kk == 3 || kk == 4))
                 continue; /* k near n: the small shapes cover it; here it is n^2 heap work */
             float *sims = malloc((size_t)(n * k) * sizeof *sims);
             int64_t *idx = malloc((size_t)(n * k) * sizeof *idx);
@@ -351,30 +352,38 @@ static void test_zero_rows(void)
 static void test_ties(void)
 {
     /* All rows from three patterns: neighbours tie exactly, so every kernel
-     * must return the lowest indices. */
-    int64_t n = 60, d = 33, k = 5;
+     * must return the lowest indices, with either form of top-k list (k = 5
+     * a heap, k = 40 a reservoir that fills and is cut back many times). */
+    int64_t n = 300, d = 33, ks[] = {5, 40};
     float *pat = random_rows(3, d), *x = malloc((size_t)(n * d) * sizeof *x);
     for (int64_t i = 0; i < n; i++)
         memcpy(x + i * d, pat + (i % 3) * d, (size_t)d * sizeof *x);
     sl_view v = sl_view_f32(x, n, d);
+    float *sims = malloc((size_t)(n * 40) * sizeof *sims);
+    int64_t *idx = malloc((size_t)(n * 40) * sizeof *idx);
     for (int ki = 0; ki < nkernels; ki++) {
-        sl_options o = {0};
-        o.kernel = kernels[ki];
-        float sims[60 * 5];
-        int64_t idx[60 * 5];
-        sl_error e;
-        CHECK(sl_knn(&v, NULL, k, sims, idx, &o, &e) == SL_OK);
-        int ok = 1;
-        for (int64_t i = 0; i < n; i++) {
-            int64_t want = i % 3, r = 0;
-            for (int64_t j = want; j < n && r < k; j += 3)
-                if (j != i)
-                    ok &= idx[i * k + r++] == j;
+        for (int kk = 0; kk < 2; kk++) {
+            int64_t k = ks[kk];
+            sl_options o = {0};
+            o.kernel = kernels[ki];
+            sl_error e;
+            CHECK(sl_knn(&v, NULL, k, sims, idx, &o, &e) == SL_OK);
+            int ok = 1;
+            for (int64_t i = 0; i < n; i++) {
+                int64_t want = i % 3, r = 0;
+                for (int64_t j = want; j < n && r < k; j += 3)
+                    if (j != i)
+                        ok &= idx[i * k + r++] == j;
+            }
+            CHECKF(ok,
+                   "%s k=%lld: exact ties must come back lowest index first (row 4: %lld %lld "
+                   "%lld)",
+                   kernels[ki], (long long)k, (long long)idx[4 * k], (long long)idx[4 * k + 1],
+                   (long long)idx[4 * k + 2]);
         }
-        CHECKF(ok, "%s: exact ties must come back lowest index first (row 4: %lld %lld %lld)",
-               kernels[ki], (long long)idx[4 * k], (long long)idx[4 * k + 1],
-               (long long)idx[4 * k + 2]);
     }
+    free(sims);
+    free(idx);
     free(pat);
     free(x);
 }
@@ -593,9 +602,9 @@ static void test_layouts(void)
     free(x);
 }
 
-static void test_determinism(void)
+static void determinism_case(int64_t k)
 {
-    int64_t n = 1500, d = 100, k = 10;
+    int64_t n = 1500, d = 100;
     float *x = random_rows(n, d);
     sl_view v = sl_view_f32(x, n, d);
     float *a = malloc((size_t)(n * k) * 4), *b = malloc((size_t)(n * k) * 4);
@@ -625,6 +634,13 @@ static void test_determinism(void)
     free(ma);
     free(mb);
     free(x);
+}
+
+/* Both forms of top-k list (a heap at k = 10, a reservoir at k = 50). */
+static void test_determinism(void)
+{
+    determinism_case(10);
+    determinism_case(50);
 }
 
 /* ---- real data: shared/data, when it is there ---- */

@@ -245,8 +245,7 @@ static void floors_in(const job *jb, float *thr, int64_t r0, int64_t r1)
 static void floors_out(const job *jb, const sl_topk *tk, int64_t r0, int64_t r1)
 {
     for (int64_t r = r0; r < r1; r++)
-        if (tk->count[r] == tk->k)
-            floor_raise(jb, r, tk->sim[r * tk->k]); /* the heap's root: its k-th best */
+        floor_raise(jb, r, tk->thr[r]); /* a lower bound of its k-th best */
 }
 
 static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -765,11 +764,11 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
         b = sl__add(b, sl__add(sl__mul(rows, 8), sl__mul(T, sl__mul(rows, per_row))));
     }
     if (jb->op == OP_KNN) {
-        /* per thread: the lists' counts and filters; the shared floors */
-        b = sl__add(b, sl__mul(T, sl__mul(rows, 12)));
+        /* per thread: the lists, their counts and filters; the shared floors */
+        b = sl__add(b, sl__topk_bytes(jb->rows, jb->k, 1));
+        b = sl__add(b, sl__mul(T - 1, sl__topk_bytes(jb->rows, jb->k, 0)));
         if (!jb->lowp && T > 1)
             b = sl__add(b, sl__mul(rows, 4));
-        b = sl__add(b, sl__mul(T - 1, sl__mul(sl__mul(rows, (size_t)jb->k), 12)));
     }
     if (jb->op == OP_JOIN)
         b = sl__add(b, sl__mul(rows + 1, 8));
@@ -1005,12 +1004,7 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
             sl__free(ts->scratch);
             sl__free(ts->tile);
             free(ts->pairs);
-            if (t > 0) { /* thread 0's lists are the caller's output */
-                sl__free(ts->topk.sim);
-                sl__free(ts->topk.idx);
-            }
-            sl__free(ts->topk.count);
-            sl__free(ts->topk.thr);
+            sl__topk_free(&ts->topk);
             sl__free(ts->lthr);
             sl__free(ts->cand_row);
             sl__free(ts->lb);
@@ -1058,6 +1052,24 @@ sl_status sl_matrix(const sl_view *x, const sl_view *y, float *out, int64_t ldo,
     return st;
 }
 
+/* The merged lists into the caller's arrays, rows shared out in chunks. */
+typedef struct finish_all {
+    sl_topk *tk;
+    _Atomic int64_t next;
+} finish_all;
+
+static void finish_worker(void *arg, int tid)
+{
+    (void)tid;
+    finish_all *fa = arg;
+    for (;;) {
+        int64_t r0 = atomic_fetch_add(&fa->next, 256);
+        if (r0 >= fa->tk->rows)
+            break;
+        sl__topk_finish(fa->tk, r0, r0 + 256 < fa->tk->rows ? r0 + 256 : fa->tk->rows);
+    }
+}
+
 sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int64_t *idx,
                  const sl_options *opt, sl_error *err)
 {
@@ -1077,28 +1089,11 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
     set_bcap(&jb);
     if ((st = start(&jb, x, q, &pa, &pb, err)) != SL_OK)
         goto done;
-    size_t rows = (size_t)jb.rows;
-    for (int t = 0; t < jb.nthreads; t++) {
-        sl_topk *tk = &jb.ts[t].topk;
-        tk->rows = jb.rows;
-        tk->k = k;
-        tk->count = sl__alloc(rows * 8);
-        tk->thr = sl__alloc(rows * 4);
-        if (t == 0) {
-            tk->sim = sims;
-            tk->idx = idx;
-        } else {
-            tk->sim = sl__alloc(rows * (size_t)k * 4);
-            tk->idx = sl__alloc(rows * (size_t)k * 8);
-        }
-        if (!tk->count || !tk->thr || !tk->sim || !tk->idx) {
+    for (int t = 0; t < jb.nthreads; t++) /* thread 0's lists end in the caller's arrays */
+        if (!sl__topk_init(&jb.ts[t].topk, jb.rows, k, t ? NULL : sims, t ? NULL : idx)) {
             st = sl__fail(err, SL_ENOMEM, "knn: out of memory for top-k lists");
             goto done;
         }
-        memset(tk->count, 0, rows * 8);
-        for (size_t r = 0; r < rows; r++)
-            tk->thr[r] = -INFINITY;
-    }
     if ((st = compute(&jb, err)) != SL_OK)
         goto done;
     double t0 = sl__now();
@@ -1113,7 +1108,8 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
         }
         lowp_stats(&jb);
     }
-    sl__topk_finish(&jb.ts[0].topk);
+    finish_all fa = {&jb.ts[0].topk, 0};
+    sl__run(jb.nthreads, finish_worker, &fa);
     finish_stats(&jb, t0);
 done:
     teardown(&jb, &pa, &pb);
