@@ -75,7 +75,9 @@ void sl__quantise_finish(sl_operand *op);
 #ifndef SL_TOPK_RESERVOIR_K
 #define SL_TOPK_RESERVOIR_K 32
 #endif
+#ifndef SL_TOPK_SPARE
 #define SL_TOPK_SPARE 2
+#endif
 typedef struct sl_topk {
     int64_t rows, k, cap; /* cap: entries a row has room for */
     float *sim;           /* rows x cap */
