@@ -9,7 +9,7 @@
  *   matrix NAME KERNEL THREADS
  *   join NAME TAU KERNEL THREADS
  *   peak THREADS SECONDS
- *   rss
+ *   rss                         peak resident set (VmHWM), KiB
  *   quit
  * Results carry a checksum of what was computed, so a wrong kernel cannot
  * win a race (SQLite's speedtest1 --verify habit).
@@ -23,6 +23,28 @@
 #include <time.h>
 
 #include "simladder.h"
+
+/* This process's peak resident set in KiB. Linux's VmHWM, not
+ * getrusage's ru_maxrss: that one survives execve, so a worker started by a
+ * Python holding a few hundred MiB of arrays would report the parent's peak
+ * as its own until it passed it. */
+static long peak_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6))
+            kib = atol(line + 6);
+    if (f)
+        fclose(f);
+    if (kib < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kib = ru.ru_maxrss;
+    }
+    return kib;
+}
 
 typedef struct set {
     char name[64];
@@ -144,9 +166,7 @@ int main(void)
             double g = sl_peak_gflops(NULL, atoi(a), atof(b));
             printf("{\"gflops\": %.3f}\n", g);
         } else if (!strcmp(cmd, "rss")) {
-            struct rusage ru;
-            getrusage(RUSAGE_SELF, &ru);
-            printf("{\"maxrss_kib\": %ld}\n", ru.ru_maxrss);
+            printf("{\"maxrss_kib\": %ld}\n", peak_rss_kib());
         } else {
             fail("command", cmd);
         }
