@@ -78,6 +78,7 @@ void sl__quantise_finish(sl_operand *op);
 #ifndef SL_TOPK_SPARE
 #define SL_TOPK_SPARE 2
 #endif
+_Static_assert(SL_TOPK_SPARE >= 2, "a reservoir holds more than k entries a row");
 typedef struct sl_topk {
     int64_t rows, k, cap; /* cap: entries a row has room for */
     float *sim;           /* rows x cap */

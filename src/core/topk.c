@@ -109,13 +109,13 @@ int sl__topk_init(sl_topk *t, int64_t rows, int64_t k, float *out_sim, int64_t *
     t->cap = k < SL_TOPK_RESERVOIR_K ? k : SL_TOPK_SPARE * k;
     t->out_sim = out_sim;
     t->out_idx = out_idx;
-    size_t n = (size_t)rows * (size_t)t->cap;
+    size_t n = sl__mul((size_t)rows, (size_t)t->cap);
     if (t->cap == k && out_sim) { /* a heap sorts in place: the output is the storage */
         t->sim = out_sim;
         t->idx = out_idx;
     } else {
-        t->sim = t->own_sim = sl__alloc(n * sizeof *t->sim);
-        t->idx = t->own_idx = sl__alloc(n * sizeof *t->idx);
+        t->sim = t->own_sim = sl__alloc(sl__mul(n, sizeof *t->sim));
+        t->idx = t->own_idx = sl__alloc(sl__mul(n, sizeof *t->idx));
     }
     t->count = sl__alloc((size_t)rows * sizeof *t->count);
     t->thr = sl__alloc((size_t)rows * sizeof *t->thr);
