@@ -362,34 +362,40 @@ def main() -> int:
             / med["sl matrix c5"]
         )
 
-    # knn at k = 100 (what the README's SIFT example asks for): c5 against faiss.
+    # Races of c5 against faiss alone: k = 100 and the cross job.
     fa = [
         w for w in peers.values() if not str(w.versions.get("faiss", "absent")).startswith("absent")
     ]
+
+    def faiss_race(rounds: int, sl_line: str, sl_key: str, req, faiss_key) -> dict[str, float]:
+        """c5 against each faiss build, interleaved round by round: medians."""
+        ts: dict[str, list[float]] = {}
+        for _ in range(rounds):
+            ts.setdefault(sl_key, []).append(sl.ask(sl_line).get("seconds", float("nan")))
+            for w in fa:
+                res = w.ask({"cmd": "faiss_knn", "threads": threads, **req(w)})
+                if "seconds" in res:
+                    ts.setdefault(faiss_key(w), []).append(res["seconds"])
+        return {key: statistics.median(v) for key, v in ts.items()}
+
+    def show(meds: dict[str, float], flops: float) -> None:
+        for key, t in sorted(meds.items(), key=lambda kv: kv[1]):
+            gf = flops / t * 1e-9
+            print(f"{key:32s} {t:10.4f} {gf:9.1f} {100 * gf / pT:5.0f}%")
+
+    # knn at k = 100 (what the README's SIFT example asks for).
     if not args.quick:
         kb, kdir = 100, tmp / "k100"
         kdir.mkdir()
-        kt: dict[str, list[float]] = {}
-        for _ in range(5):
-            res = sl.ask(f"knn x {kb} c5 0 - {kdir / 'sl.i64'}")
-            kt.setdefault("sl knn c5 k=100", []).append(res.get("seconds", float("nan")))
-            for w in fa:
-                res = w.ask(
-                    {
-                        "cmd": "faiss_knn",
-                        "name": "x",
-                        "k": kb,
-                        "threads": threads,
-                        "out": str(kdir / f"faiss_{w.name}.npy"),
-                    }
-                )
-                if "seconds" in res:
-                    kt.setdefault(f"faiss[{w.name}] knn k=100", []).append(res["seconds"])
-        kmed = {key: statistics.median(v) for key, v in kt.items()}
+        kmed = faiss_race(
+            5,
+            f"knn x {kb} c5 0 - {kdir / 'sl.i64'}",
+            "sl knn c5 k=100",
+            lambda w: {"name": "x", "k": kb, "out": str(kdir / f"faiss_{w.name}.npy")},
+            lambda w: f"faiss[{w.name}] knn k=100",
+        )
         print(f"# knn self at k = {kb}, 5 rounds")
-        for key, t in sorted(kmed.items(), key=lambda kv: kv[1]):
-            gf = flops_self / t * 1e-9
-            print(f"{key:32s} {t:10.4f} {gf:9.1f} {100 * gf / pT:5.0f}%")
+        show(kmed, flops_self)
         record["k100_medians"] = kmed
         fk = [t for key, t in kmed.items() if key.startswith("faiss")]
         if fk:
@@ -413,29 +419,21 @@ def main() -> int:
         sl.ask(f"load xq {tmp / 'xq.f32'} {nq} {d}")
         for w in fa:
             w.ask({"cmd": "load", "name": "xb", "path": str(tmp / "xb.f32"), "n": nb, "d": d})
-        ct: dict[str, list[float]] = {}
-        for _ in range(3):
-            res = sl.ask(f"knn xb {k} c5 0 xq {tmp / 'sl_cross.i64'}")
-            ct.setdefault("sl cross knn", []).append(res.get("seconds", float("nan")))
-            for w in fa:
-                res = w.ask(
-                    {
-                        "cmd": "faiss_knn",
-                        "name": "xb",
-                        "queries": "x",
-                        "k": k,
-                        "threads": threads,
-                        "out": str(tmp / f"cross_faiss_{w.name}.npy"),
-                    }
-                )
-                if "seconds" in res:
-                    ct.setdefault(f"faiss[{w.name}] cross knn", []).append(res["seconds"])
-        cmed = {key: statistics.median(v) for key, v in ct.items()}
+        cmed = faiss_race(
+            3,
+            f"knn xb {k} c5 0 xq {tmp / 'sl_cross.i64'}",
+            "sl cross knn",
+            lambda w: {
+                "name": "xb",
+                "queries": "x",
+                "k": k,
+                "out": str(tmp / f"cross_faiss_{w.name}.npy"),
+            },
+            lambda w: f"faiss[{w.name}] cross knn",
+        )
         flops_cross = 2.0 * nq * nb * d
         print(f"# cross knn: {nq} queries x {nb} vectors, d = {d}, k = {k}, 3 rounds")
-        for key, t in sorted(cmed.items(), key=lambda kv: kv[1]):
-            gf = flops_cross / t * 1e-9
-            print(f"{key:32s} {t:10.4f} {gf:9.1f} {100 * gf / pT:5.0f}%")
+        show(cmed, flops_cross)
         record["cross_medians"] = cmed
         fig["knn_cross_pct_peak"] = 100 * flops_cross / cmed["sl cross knn"] * 1e-9 / pT
         fcs = [t for key, t in cmed.items() if key.startswith("faiss")]
