@@ -3,7 +3,9 @@
     .venv/bin/python perf/blocking.py "SL_C4W_MC=192 SL_C4W_KC=256" "SL_C4W_MC=384 SL_C4W_KC=128"
 
 Each argument is one variant: macro definitions passed as CFLAGS (-D...) to
-a build of perf/sl_worker in build-blocking/<variant>, optionally ending in
+a build of perf/sl_worker in build-blocking/<variant>, optionally starting
+with git:REV to build an earlier commit's sources instead of the working
+tree's (git:HEAD~1 against "" prices the last change), optionally ending in
 @KERNEL to run that kernel instead of --kernel's; --isa caps the CPU
 features the workers use (as SL_ISA does). The c7-avx2 kernels compared in
 perf/README.md, on any AVX2 machine:
@@ -38,14 +40,31 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def build(defs: str) -> Path:
-    name = re.sub(r"[^A-Za-z0-9_=]+", "_", defs).strip("_") or "default"
+    toks = defs.split()
+    src = ROOT
+    if toks and toks[0].startswith("git:"):  # an earlier commit's sources
+        sha = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--verify", toks[0][4:] + "^{commit}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        toks[0] = "git_" + sha[:12]
+        src = ROOT / "build-blocking" / ("src_" + sha[:12])
+        if not src.is_dir():
+            src.mkdir(parents=True)
+            tar = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", sha], check=True, capture_output=True
+            ).stdout
+            subprocess.run(["tar", "-x", "-C", str(src)], input=tar, check=True)
+    name = re.sub(r"[^A-Za-z0-9_=]+", "_", " ".join(toks)).strip("_") or "default"
     out = ROOT / "build-blocking" / name
-    flags = " ".join(f"-D{d}" for d in defs.split())
+    flags = " ".join(f"-D{d}" for d in toks if not d.startswith("git_"))
     subprocess.run(
         [
             "cmake",
             "-S",
-            str(ROOT),
+            str(src),
             "-B",
             str(out),
             "-DCMAKE_BUILD_TYPE=Release",

@@ -474,6 +474,14 @@ static void test_bad_args(void)
     o.isa = NULL;
     o.memory_limit = 1;
     BAD(sl_knn(&v, NULL, 1, sims, idx, &o, &e), SL_ELIMIT);
+    /* More vectors to search than a list's 32-bit indices reach: refused
+     * before any memory is planned (the view repeats one row). */
+    sl_view huge = sl_view_f32(x, ((int64_t)1 << 32) + 1, 1), one = sl_view_f32(x, 1, 1);
+    huge.row_stride = 0;
+    o.memory_limit = 0;
+    o.kernel = "c5";
+    BAD(sl_knn(&huge, &one, 1, sims, idx, &o, &e), SL_EINVAL);
+    o.kernel = NULL;
     for (int s = 0; s <= SL_EINTERNAL; s++)
         CHECK(sl_status_name((sl_status)s) != NULL);
     sl_pairs empty = {0};

@@ -64,14 +64,15 @@ void sl__quantise_finish(sl_operand *op);
 
 /* Per row the k best (sim, idx) so far, in one of two forms (topk.c): a
  * binary heap of at most k, worst entry at the root (k <
- * SL_TOPK_RESERVOIR_K), or a reservoir of up to cap = SL_TOPK_SPARE * k
- * entries in no order, cut back to the k best whenever it fills; "worse"
- * is lower sim, or equal sim and higher idx. thr[r] is the filter a
- * candidate of row r must pass (s >= thr[r]), so that most are dropped
- * without looking at the list: -inf at first, then a lower bound of the
- * row's final k-th best: the heap's root once it is full, the reservoir's
- * k-th best when it was last cut back, or a higher floor the caller raised
- * it to (such as another thread's). A push never lowers it. */
+ * SL_TOPK_RESERVOIR_K), or a reservoir of up to SL_TOPK_SPARE * k entries
+ * in no order, cut back to the k best whenever it fills; "worse" is lower
+ * sim, or equal sim and higher idx. Entries are 64-bit keys that order the
+ * same way, so idx must fit 32 bits. thr[r] is the filter a candidate of
+ * row r must pass (s >= thr[r]), so that most are dropped without looking
+ * at the list: -inf at first, then a lower bound of the row's final k-th
+ * best: the heap's root once it is full, the reservoir's k-th best when it
+ * was last cut back, or a higher floor the caller raised it to (such as
+ * another thread's). A push never lowers it. */
 #ifndef SL_TOPK_RESERVOIR_K
 #define SL_TOPK_RESERVOIR_K 32
 #endif
@@ -79,26 +80,26 @@ void sl__quantise_finish(sl_operand *op);
 #define SL_TOPK_SPARE 2
 #endif
 _Static_assert(SL_TOPK_SPARE >= 2, "a reservoir holds more than k entries a row");
+#define SL_TOPK_MAX_INDEX 0xffffffffLL /* columns a list can index */
 typedef struct sl_topk {
-    int64_t rows, k, cap; /* cap: entries a row has room for */
-    float *sim;           /* rows x cap */
-    int64_t *idx;
+    int64_t rows, k;
+    int64_t cap, depth; /* slots a row has (a heap's padded to a full tree); its levels */
+    uint64_t *key;      /* rows x cap */
     int64_t *count;
     float *thr;
     float *out_sim; /* where finish writes rows x k, best first */
     int64_t *out_idx;
-    float *own_sim; /* what init allocated */
-    int64_t *own_idx;
 } sl_topk;
 
 /* Lists for rows x k; out_sim/out_idx (rows x k) receive the result at
- * finish, and a heap keeps its lists there all along; NULL for a list that
- * is only ever merged into another. 0 when out of memory (free it anyway). */
+ * finish; NULL for a list that is only ever merged into another. 0 when out
+ * of memory (free it anyway). */
 int sl__topk_init(sl_topk *t, int64_t rows, int64_t k, float *out_sim, int64_t *out_idx);
 /* What init allocates, for the memory plan. */
-size_t sl__topk_bytes(int64_t rows, int64_t k, int has_out);
+size_t sl__topk_bytes(int64_t rows, int64_t k);
 void sl__topk_free(sl_topk *t);
-/* Offer (s, j) to row r. Call only when s >= thr[r]. */
+/* Offer (s, j) to row r, 0 <= j <= SL_TOPK_MAX_INDEX. Call only when s >=
+ * thr[r]. */
 void sl__topk_push(sl_topk *t, int64_t r, float s, int64_t j);
 /* Write rows [r0, r1) best first to out; pad with (-inf, -1). */
 void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1);

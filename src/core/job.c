@@ -765,8 +765,7 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     }
     if (jb->op == OP_KNN) {
         /* per thread: the lists, their counts and filters; the shared floors */
-        b = sl__add(b, sl__topk_bytes(jb->rows, jb->k, 1));
-        b = sl__add(b, sl__mul(T - 1, sl__topk_bytes(jb->rows, jb->k, 0)));
+        b = sl__add(b, sl__mul(T, sl__topk_bytes(jb->rows, jb->k)));
         if (!jb->lowp && T > 1)
             b = sl__add(b, sl__mul(rows, 4));
     }
@@ -1085,6 +1084,9 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
     if (sl__mul(sl__mul((size_t)jb.rows, (size_t)k), 12) == SIZE_MAX)
         return sl__fail(err, SL_EINVAL, "knn: %lld x k = %lld results overflow size_t",
                         (long long)jb.rows, (long long)k);
+    if (jb.cols > SL_TOPK_MAX_INDEX + 1)
+        return sl__fail(err, SL_EINVAL, "knn: %lld vectors to search: at most %lld",
+                        (long long)jb.cols, SL_TOPK_MAX_INDEX + 1);
     jb.k = k;
     set_bcap(&jb);
     if ((st = start(&jb, x, q, &pa, &pb, err)) != SL_OK)

@@ -3,19 +3,28 @@
  *
  *   a heap (k < SL_TOPK_RESERVOIR_K): per row a binary heap with the worst
  *   kept entry at the root, so that a candidate is compared with one value
- *   and, when it gets in, costs log k moves;
+ *   and, when it gets in, moves down log k levels;
  *
  *   a reservoir (larger k): per row room for SL_TOPK_SPARE * k entries,
  *   appended as they come; when the room is full the k best are selected
  *   (a partition, linear on average) and the rest dropped, and the filter
- *   becomes the k-th best. A heap's log k moves are each a dependent load,
+ *   becomes the k-th best. A heap's log k levels are each a dependent load,
  *   and at k = 100 they cost more than the tiles; the reservoir pays one
  *   store per entry and a partition per k of them.
  *
- * The order is total: higher similarity first, and among equal
- * similarities the lower index, which makes every result independent of the
- * order candidates arrive in (and so of tiling and threads). Both forms end
- * with the same k entries.
+ * An entry is one 64-bit key: the similarity's bits, mapped so that
+ * unsigned order is float order, above the complement of the index. Higher
+ * key is better: higher similarity first, and among equal similarities the
+ * lower index. That order is total, which makes every result independent
+ * of the order candidates arrive in (and so of tiling and threads), and it
+ * is one integer compare, where a (similarity, index) pair takes two with a
+ * branch between them. Indices therefore fit 32 bits (sl_knn checks).
+ *
+ * The heap is padded to a complete tree (cap = 2^(depth+1) - 1 slots) whose
+ * slots from k on hold the largest key, which no entry beats: a new root
+ * then moves down exactly depth levels, each a select between the two
+ * children with no branch on the data, instead of a mispredicted branch or
+ * two per level.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,75 +32,80 @@
 
 #include "internal.h"
 
-/* a is worse than b */
-static inline int worse(float sa, int64_t ia, float sb, int64_t ib)
+#define KEY_PAD UINT64_MAX
+
+static inline uint64_t key_of(float s, int64_t j)
 {
-    return sa < sb || (sa == sb && ia > ib);
+    float z = s + 0.0f; /* -0 becomes +0: the two compare equal */
+    uint32_t u;
+    memcpy(&u, &z, sizeof u);
+    u = u >> 31 ? ~u : u | 0x80000000u;
+    return (uint64_t)u << 32 | (uint32_t) ~(uint32_t)j;
 }
 
-static void sift_down(float *s, int64_t *ix, int64_t n, int64_t pos)
+static inline float key_sim(uint64_t key)
 {
-    float sv = s[pos];
-    int64_t iv = ix[pos];
+    uint32_t u = (uint32_t)(key >> 32);
+    u = u >> 31 ? u & 0x7fffffffu : ~u;
+    float s;
+    memcpy(&s, &u, sizeof s);
+    return s;
+}
+
+static inline int64_t key_idx(uint64_t key)
+{
+    return (int64_t)(uint32_t) ~(uint32_t)key;
+}
+
+/* Heap order on [0, n): every entry at most its children. */
+static void sift_down(uint64_t *h, int64_t n, int64_t pos)
+{
+    uint64_t v = h[pos];
     for (;;) {
         int64_t c = 2 * pos + 1;
         if (c >= n)
             break;
-        if (c + 1 < n && worse(s[c + 1], ix[c + 1], s[c], ix[c]))
-            c++;
-        if (!worse(s[c], ix[c], sv, iv))
+        c += c + 1 < n && h[c + 1] < h[c];
+        if (h[c] >= v)
             break;
-        s[pos] = s[c];
-        ix[pos] = ix[c];
+        h[pos] = h[c];
         pos = c;
     }
-    s[pos] = sv;
-    ix[pos] = iv;
+    h[pos] = v;
 }
 
-static inline void swap_entry(float *s, int64_t *ix, int64_t a, int64_t b)
-{
-    float ts = s[a];
-    int64_t ti = ix[a];
-    s[a] = s[b];
-    ix[a] = ix[b];
-    s[b] = ts;
-    ix[b] = ti;
-}
-
-/* Reorder entries [0, n) so that [0, m) hold the m best (in no order), m <=
- * n: quickselect with the median of three as the pivot. Entries are
- * distinct in the total order (a row never holds one index twice). */
-static void select_best(float *s, int64_t *ix, int64_t n, int64_t m)
+/* Reorder h[0, n) so that [0, m) hold the m largest (in no order), m <= n:
+ * quickselect with the median of three as the pivot. Keys are distinct (a
+ * row never holds one index twice). */
+static void select_best(uint64_t *h, int64_t n, int64_t m)
 {
     int64_t lo = 0, hi = n - 1;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (worse(s[mid], ix[mid], s[lo], ix[lo]))
-            swap_entry(s, ix, mid, lo);
-        if (worse(s[hi], ix[hi], s[lo], ix[lo]))
-            swap_entry(s, ix, hi, lo);
-        if (worse(s[mid], ix[mid], s[hi], ix[hi]))
-            swap_entry(s, ix, mid, hi);
-        /* s[hi] is now the median of the three: the pivot */
-        float ps = s[hi];
-        int64_t pi = ix[hi], st = lo;
+        uint64_t x;
+#define SWAP(a, b) (x = h[a], h[a] = h[b], h[b] = x)
+        if (h[mid] < h[lo])
+            SWAP(mid, lo);
+        if (h[hi] < h[lo])
+            SWAP(hi, lo);
+        if (h[mid] < h[hi])
+            SWAP(mid, hi);
+        /* h[hi] is now the median of the three: the pivot */
+        uint64_t pv = h[hi];
+        int64_t st = lo;
         /* Lomuto's partition without a branch on the comparison, which
          * would be mispredicted about half the time: every entry is
          * swapped with the first not known to beat the pivot, and that
          * boundary moves on when the entry beat it. [lo, st) beat the
          * pivot, [st, q) do not. */
         for (int64_t q = lo; q < hi; q++) {
-            float xs = s[q];
-            int64_t xi = ix[q];
-            int beats = (xs > ps) | ((xs == ps) & (xi < pi));
-            s[q] = s[st];
-            ix[q] = ix[st];
-            s[st] = xs;
-            ix[st] = xi;
-            st += beats;
+            uint64_t v = h[q];
+            h[q] = h[st];
+            h[st] = v;
+            st += v > pv;
         }
-        swap_entry(s, ix, st, hi); /* the pivot, now at st */
+        SWAP(st, hi); /* the pivot, now at st */
+#undef SWAP
         if (st == m || st + 1 == m)
             return;
         if (st > m)
@@ -101,125 +115,145 @@ static void select_best(float *s, int64_t *ix, int64_t n, int64_t m)
     }
 }
 
+static int64_t heap_depth(int64_t k)
+{
+    int64_t depth = 0;
+    while (((int64_t)2 << depth) - 1 < k)
+        depth++;
+    return depth;
+}
+
+static int64_t list_cap(int64_t k)
+{
+    return k < SL_TOPK_RESERVOIR_K ? ((int64_t)2 << heap_depth(k)) - 1 : SL_TOPK_SPARE * k;
+}
+
 int sl__topk_init(sl_topk *t, int64_t rows, int64_t k, float *out_sim, int64_t *out_idx)
 {
     memset(t, 0, sizeof *t);
     t->rows = rows;
     t->k = k;
-    t->cap = k < SL_TOPK_RESERVOIR_K ? k : SL_TOPK_SPARE * k;
+    t->cap = list_cap(k);
+    t->depth = heap_depth(k);
     t->out_sim = out_sim;
     t->out_idx = out_idx;
     size_t n = sl__mul((size_t)rows, (size_t)t->cap);
-    if (t->cap == k && out_sim) { /* a heap sorts in place: the output is the storage */
-        t->sim = out_sim;
-        t->idx = out_idx;
-    } else {
-        t->sim = t->own_sim = sl__alloc(sl__mul(n, sizeof *t->sim));
-        t->idx = t->own_idx = sl__alloc(sl__mul(n, sizeof *t->idx));
-    }
+    t->key = sl__alloc(sl__mul(n, sizeof *t->key));
     t->count = sl__alloc((size_t)rows * sizeof *t->count);
     t->thr = sl__alloc((size_t)rows * sizeof *t->thr);
-    if (!t->sim || !t->idx || !t->count || !t->thr)
+    if (!t->key || !t->count || !t->thr)
         return 0;
+    if (k < SL_TOPK_RESERVOIR_K) /* the padding; the rest is written before it is read */
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t q = k; q < t->cap; q++)
+                t->key[r * t->cap + q] = KEY_PAD;
     memset(t->count, 0, (size_t)rows * sizeof *t->count);
     for (int64_t r = 0; r < rows; r++)
         t->thr[r] = -INFINITY;
     return 1;
 }
 
-size_t sl__topk_bytes(int64_t rows, int64_t k, int has_out)
+size_t sl__topk_bytes(int64_t rows, int64_t k)
 {
-    size_t cap = (size_t)(k < SL_TOPK_RESERVOIR_K ? k : SL_TOPK_SPARE * k);
-    size_t lists = has_out && cap == (size_t)k ? 0 : sl__mul(sl__mul((size_t)rows, cap), 12);
-    return sl__add(lists, sl__mul((size_t)rows, 12));
+    size_t lists = sl__mul(sl__mul((size_t)rows, (size_t)list_cap(k)), sizeof(uint64_t));
+    return sl__add(lists, sl__mul((size_t)rows, sizeof(int64_t) + sizeof(float)));
 }
 
 void sl__topk_free(sl_topk *t)
 {
-    sl__free(t->own_sim);
-    sl__free(t->own_idx);
+    sl__free(t->key);
     sl__free(t->count);
     sl__free(t->thr);
     memset(t, 0, sizeof *t);
+}
+
+static inline void raise_thr(sl_topk *t, int64_t r, uint64_t kth)
+{
+    float f = key_sim(kth);
+    if (f > t->thr[r])
+        t->thr[r] = f;
 }
 
 /* A full reservoir: keep the k best, and filter by the k-th of them. */
 static int64_t shrink(sl_topk *t, int64_t r)
 {
     int64_t k = t->k;
-    float *s = t->sim + r * t->cap;
-    int64_t *ix = t->idx + r * t->cap;
-    select_best(s, ix, t->cap, k);
-    float kth = s[0];
+    uint64_t *h = t->key + r * t->cap, kth = h[0];
+    select_best(h, t->cap, k);
     for (int64_t q = 1; q < k; q++)
-        kth = s[q] < kth ? s[q] : kth;
-    if (kth > t->thr[r])
-        t->thr[r] = kth;
+        kth = h[q] < kth ? h[q] : kth;
+    raise_thr(t, r, kth);
     return k;
 }
 
-void sl__topk_push(sl_topk *t, int64_t r, float sv, int64_t j)
+static void push_key(sl_topk *t, int64_t r, uint64_t v)
 {
     int64_t k = t->k, n = t->count[r];
-    float *s = t->sim + r * t->cap;
-    int64_t *ix = t->idx + r * t->cap;
-    if (t->cap > k) { /* a reservoir */
-        s[n] = sv;
-        ix[n] = j;
+    uint64_t *h = t->key + r * t->cap;
+    if (k >= SL_TOPK_RESERVOIR_K) { /* a reservoir */
+        h[n] = v;
         t->count[r] = ++n == t->cap ? shrink(t, r) : n;
         return;
     }
     if (n < k) {
         int64_t pos = n;
-        while (pos > 0) { /* sift up */
-            int64_t parent = (pos - 1) / 2;
-            if (!worse(sv, j, s[parent], ix[parent]))
-                break;
-            s[pos] = s[parent];
-            ix[pos] = ix[parent];
-            pos = parent;
+        while (pos > 0 && h[(pos - 1) / 2] > v) { /* sift up */
+            h[pos] = h[(pos - 1) / 2];
+            pos = (pos - 1) / 2;
         }
-        s[pos] = sv;
-        ix[pos] = j;
+        h[pos] = v;
         t->count[r] = ++n;
-        if (n == k && s[0] > t->thr[r])
-            t->thr[r] = s[0];
+        if (n == k)
+            raise_thr(t, r, h[0]);
         return;
     }
-    if (!worse(s[0], ix[0], sv, j))
+    if (v <= h[0])
         return; /* a tie with the root that loses on index */
-    s[0] = sv;
-    ix[0] = j;
-    sift_down(s, ix, k, 0);
-    if (s[0] > t->thr[r])
-        t->thr[r] = s[0];
+    /* The new entry replaces the root and moves down to its level: the
+     * padded tree has two children at every level above the last. */
+    int64_t pos = 0;
+    for (int64_t l = 0; l < t->depth; l++) {
+        int64_t c = 2 * pos + 1;
+        uint64_t a = h[c], b = h[c + 1];
+        int right = b < a, down = (right ? b : a) < v;
+        h[pos] = down ? (right ? b : a) : h[pos];
+        pos = down ? c + right : pos;
+    }
+    h[pos] = v;
+    raise_thr(t, r, h[0]);
+}
+
+void sl__topk_push(sl_topk *t, int64_t r, float sv, int64_t j)
+{
+    push_key(t, r, key_of(sv, j));
 }
 
 void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1)
 {
     int64_t k = t->k;
     for (int64_t r = r0; r < r1; r++) {
-        float *s = t->sim + r * t->cap;
-        int64_t *ix = t->idx + r * t->cap;
+        uint64_t *h = t->key + r * t->cap;
         int64_t n = t->count[r];
-        if (t->cap > k) { /* a reservoir: the k best, then into heap order */
+        if (k >= SL_TOPK_RESERVOIR_K) { /* a reservoir: the k best, then into heap order */
             if (n > k) {
-                select_best(s, ix, n, k);
+                select_best(h, n, k);
                 n = k;
             }
             for (int64_t p = n / 2 - 1; p >= 0; p--)
-                sift_down(s, ix, n, p);
+                sift_down(h, n, p);
         }
-        /* Heap sort in place: repeatedly move the worst to the end. */
+        /* Heap sort: repeatedly move the worst to the end. */
         for (int64_t end = n - 1; end > 0; end--) {
-            swap_entry(s, ix, 0, end);
-            sift_down(s, ix, end, 0);
+            uint64_t x = h[0];
+            h[0] = h[end];
+            h[end] = x;
+            sift_down(h, end, 0);
         }
         float *os = t->out_sim + r * k;
         int64_t *oi = t->out_idx + r * k;
-        if (os != s) {
-            memcpy(os, s, (size_t)n * sizeof *os);
-            memcpy(oi, ix, (size_t)n * sizeof *oi);
+        for (int64_t p = 0; p < n; p++) {
+            os[p] = key_sim(h[p]);
+            oi[p] = key_idx(h[p]);
         }
         for (int64_t p = n; p < k; p++) {
             os[p] = -INFINITY;
@@ -231,10 +265,9 @@ void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1)
 void sl__topk_merge(sl_topk *dst, const sl_topk *src)
 {
     for (int64_t r = 0; r < src->rows; r++) {
-        const float *s = src->sim + r * src->cap;
-        const int64_t *ix = src->idx + r * src->cap;
+        const uint64_t *h = src->key + r * src->cap;
         for (int64_t p = 0; p < src->count[r]; p++)
-            if (s[p] >= dst->thr[r])
-                sl__topk_push(dst, r, s[p], ix[p]);
+            if (key_sim(h[p]) >= dst->thr[r])
+                push_key(dst, r, h[p]);
     }
 }
