@@ -59,6 +59,17 @@ def main() -> None:
                 s = xn @ xn.T
                 t = time.perf_counter() - t0
                 answer({"seconds": t, "checksum": float(s[::97, ::89].sum())})
+            elif cmd == "numpy_gemm":
+                # The BLAS alone on a plain product of two different
+                # matrices (X against a reversed copy, so no syrk): what
+                # fraction of the FMA peak the machine's sgemm reaches.
+                x = sets[req["name"]]
+                y = sets.setdefault(req["name"] + "/reversed", np.ascontiguousarray(x[::-1]))
+                out = sets.setdefault(req["name"] + "/gemm", np.empty((len(x), len(y)), np.float32))
+                t0 = time.perf_counter()
+                np.matmul(x, y.T, out=out)
+                t = time.perf_counter() - t0
+                answer({"seconds": t, "checksum": float(out[::97, ::89].sum())})
             elif cmd == "numpy_knn":
                 x, k = sets[req["name"]], req["k"]
                 t0 = time.perf_counter()
