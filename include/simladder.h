@@ -125,7 +125,7 @@ sl_status sl_matrix(const sl_view *x, const sl_view *y, float *out, int64_t ldo,
  * q == NULL is the self job: queries are the rows of x, and row i is excluded
  * from its own list by index (an exact duplicate at another index is kept).
  * Where fewer than k candidates exist (k >= n), the tail is idx -1, sim -inf.
- * k >= 1. The n x n matrix is never built.
+ * k >= 1; x.n <= 2^32 (SL_EINVAL beyond). The n x n matrix is never built.
  */
 sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int64_t *idx,
                  const sl_options *opt, sl_error *err);
