@@ -178,8 +178,9 @@ static inline void raise_thr(sl_topk *t, int64_t r, uint64_t kth)
 static int64_t shrink(sl_topk *t, int64_t r)
 {
     int64_t k = t->k;
-    uint64_t *h = t->key + r * t->cap, kth = h[0];
+    uint64_t *h = t->key + r * t->cap;
     select_best(h, t->cap, k);
+    uint64_t kth = h[0]; /* after the selection: the k-th best of the k kept */
     for (int64_t q = 1; q < k; q++)
         kth = h[q] < kth ? h[q] : kth;
     raise_thr(t, r, kth);
