@@ -63,9 +63,13 @@ def main() -> None:
                 # The BLAS alone on a plain product of two different
                 # matrices (X against a reversed copy, so no syrk): what
                 # fraction of the FMA peak the machine's sgemm reaches.
-                x = sets[req["name"]]
-                y = sets.setdefault(req["name"] + "/reversed", np.ascontiguousarray(x[::-1]))
-                out = sets.setdefault(req["name"] + "/gemm", np.empty((len(x), len(y)), np.float32))
+                # The copy and the output are made on the first call only
+                # (setdefault would build its default every call).
+                x, key = sets[req["name"]], req["name"] + "/gemm"
+                if key not in sets:
+                    sets[key + "/y"] = np.ascontiguousarray(x[::-1])
+                    sets[key] = np.empty((len(x), len(x)), np.float32)
+                y, out = sets[key + "/y"], sets[key]
                 t0 = time.perf_counter()
                 np.matmul(x, y.T, out=out)
                 t = time.perf_counter() - t0
