@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "dispatch.h"
 #include "kernels.h"
@@ -90,6 +91,35 @@ typedef struct sl_topk {
     float *out_sim; /* where finish writes rows x k, best first */
     int64_t *out_idx;
 } sl_topk;
+
+/* A list entry as one key (topk.c): s's bits mapped to unsigned order above
+ * the complement of j, so that a higher key is a higher s, or an equal s
+ * and a lower j. */
+static inline uint64_t sl__key_of(float s, int64_t j)
+{
+    float z = s + 0.0f; /* -0 becomes +0: the two compare equal */
+    uint32_t u;
+    memcpy(&u, &z, sizeof u);
+    u = u >> 31 ? ~u : u | 0x80000000u;
+    return (uint64_t)u << 32 | (uint32_t) ~(uint32_t)j;
+}
+
+static inline float sl__key_sim(uint64_t key)
+{
+    uint32_t u = (uint32_t)(key >> 32);
+    u = u >> 31 ? u & 0x7fffffffu : ~u;
+    float s;
+    memcpy(&s, &u, sizeof s);
+    return s;
+}
+
+static inline int64_t sl__key_idx(uint64_t key)
+{
+    return (int64_t)(uint32_t) ~(uint32_t)key;
+}
+
+/* Reorder h[0, n) so that [0, m) hold the m largest keys (in no order). */
+void sl__select_best(uint64_t *h, int64_t n, int64_t m);
 
 /* Lists for rows x k; out_sim/out_idx (rows x k) receive the result at
  * finish; NULL for a list that is only ever merged into another. 0 when out

@@ -46,12 +46,6 @@ typedef struct task {
 
 struct job;
 
-/* A deferred knn candidate: the other row and s~. */
-typedef struct cand {
-    float s;
-    int32_t o;
-} cand;
-
 typedef struct tstate {
     struct job *job;
     int tid;
@@ -66,12 +60,10 @@ typedef struct tstate {
     int32_t *cand_row;
     int64_t cand, timed;
     uint64_t ticks;
-    /* reduced-precision knn: per row, a heap of the k best lower bounds
-     * s~ - e seen (lb, lbn) and the candidates not yet re-scored (buf, bn:
-     * the other row and its s~) */
-    float *lb;
-    struct cand *buf;
-    int32_t *lbn, *bn;
+    /* reduced-precision knn: per row, room for bcap candidates not yet
+     * re-scored (res: keys of s~ and the other row) and how many it holds */
+    uint64_t *res;
+    int32_t *rn;
 } tstate;
 
 typedef struct job {
@@ -390,60 +382,74 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
     return rescore_rows(ts, jb->a.rows + i * jb->a.ld, jb->b.rows + j * jb->b.ld);
 }
 
-/* knn defers the re-score: a pair is held as a candidate of its row, and
- * the row's floor is the best of two valid lower bounds on the k-th best
- * fp32 similarity it will end with: the k-th best s~ - e it has seen (each
- * s~ - e is at most that pair's f), and the k-th best f re-scored so far.
- * A candidate whose s~ + e falls below the floor cannot be in the result.
- * Re-scoring only at the end, against floors merged over the threads, costs
- * about the candidates the final floors let through, instead of every pair
- * that was briefly among the k best seen (k ln(n / k) of them per row and
- * thread, for a random order). A row whose candidates overflow bcap drops
- * those below its floor, and re-scores them all if that frees too little.
- * The threads share the floors (floor_get, floor_raise). */
-static inline float lb_floor(const tstate *ts, int64_t r)
+/* knn defers the re-score. Per row and thread a reservoir holds the pairs
+ * not yet re-scored, as keys (s~ and the other row, as in the top-k lists),
+ * and lthr filters them on s~ alone. A row's floor is a lower bound on the
+ * fp32 similarity F of its final k-th neighbour: a pair whose s~ + e falls
+ * below it cannot be in the result, and with E the row's largest e (erow)
+ * nothing under floor - E needs keeping, which is lthr. Floors come from
+ * two places: any k pairs of the row, since each has f >= s~ - e, so the
+ * least s~ - e of k of them is one (the k best s~ held give a good one); and
+ * the k-th best f re-scored so far (the thread's exact lists, which only
+ * rows whose reservoirs overflow fill before the end). The threads share the
+ * floors (floor_get, floor_raise). Holding a pair costs a store; when a
+ * reservoir fills, its row is cut: a floor from its k best, and what falls
+ * under it goes. Re-scoring only at the end, against a floor over every
+ * thread's pairs, costs about the candidates that floor lets through, not
+ * every pair that was briefly among a row's k best. */
+static inline float lp_floor(const tstate *ts, int64_t r)
+{
+    float sh = floor_get(ts->job, r), ex = ts->topk.thr[r];
+    return sh > ex ? sh : ex;
+}
+
+/* The least s~ - e of h[0, m): a floor when they are m = k pairs. */
+static float floor_of(const job *jb, int64_t r, const uint64_t *h, int64_t m)
+{
+    float lo = INFINITY;
+    for (int64_t q = 0; q < m; q++) {
+        float v = sl__key_sim(h[q]) - pair_bound(jb, r, sl__key_idx(h[q]));
+        lo = v < lo ? v : lo;
+    }
+    return lo;
+}
+
+/* Keep the pairs of h[0, n) that the floor fl leaves: s~ >= fl - E (the
+ * cut, a compare of keys written without a branch), and, when exact, s~ +
+ * e >= fl as well. In order, at the front; returns how many. */
+static int64_t keep_above(const job *jb, int64_t r, uint64_t *h, int64_t n, float fl, int exact)
+{
+    int64_t m = 0;
+    uint64_t least = sl__key_of(fl - jb->erow[r], SL_TOPK_MAX_INDEX);
+    for (int64_t q = 0; q < n; q++) {
+        uint64_t v = h[q];
+        h[m] = v;
+        m += v >= least;
+    }
+    if (!exact)
+        return m;
+    n = m;
+    m = 0;
+    for (int64_t q = 0; q < n; q++)
+        if (sl__key_sim(h[q]) + pair_bound(jb, r, sl__key_idx(h[q])) >= fl)
+            h[m++] = h[q];
+    return m;
+}
+
+/* The best floor h[0, n) and what is known give row r: selects the k best
+ * of h to the front on the way. */
+static float best_floor(const tstate *ts, int64_t r, uint64_t *h, int64_t n)
 {
     const job *jb = ts->job;
-    float lo = ts->lbn[r] == jb->k ? ts->lb[r * jb->k] : -INFINITY, ex = ts->topk.thr[r];
-    float sh = floor_get(jb, r);
-    lo = lo > ex ? lo : ex;
-    return lo > sh ? lo : sh;
-}
-
-/* The min-heap of a row's k best lower bounds. */
-static void lb_offer(tstate *ts, int64_t r, float lo)
-{
-    int64_t k = ts->job->k, n = ts->lbn[r], pos;
-    float *h = ts->lb + r * k;
-    if (n < k) {
-        for (pos = n; pos > 0 && h[(pos - 1) / 2] > lo; pos = (pos - 1) / 2)
-            h[pos] = h[(pos - 1) / 2];
-        h[pos] = lo;
-        ts->lbn[r] = (int32_t)(n + 1);
-        return;
+    int64_t k = jb->k;
+    float fl = lp_floor(ts, r);
+    if (n >= k) {
+        if (n > k)
+            sl__select_best(h, n, k);
+        float lo = floor_of(jb, r, h, k);
+        fl = lo > fl ? lo : fl;
     }
-    if (lo <= h[0])
-        return;
-    for (pos = 0;;) {
-        int64_t c = 2 * pos + 1;
-        if (c >= k)
-            break;
-        if (c + 1 < k && h[c + 1] < h[c])
-            c++;
-        if (h[c] >= lo)
-            break;
-        h[pos] = h[c];
-        pos = c;
-    }
-    h[pos] = lo;
-}
-
-static void set_lthr(tstate *ts, int64_t r)
-{
-    job *jb = ts->job;
-    float fl = lb_floor(ts, r);
-    floor_raise(jb, r, fl);
-    ts->lthr[r] = fl - jb->erow[r];
+    return fl;
 }
 
 /* Re-score candidate (r, o) and offer it to r's exact list. */
@@ -455,101 +461,85 @@ static inline void settle(tstate *ts, sl_topk *tk, int64_t r, int64_t o)
         sl__topk_push(tk, r, f, o);
 }
 
-/* Reorder c[0..n) so that c[0..m) hold the m largest s (in no order). */
-static void select_top(cand *c, int64_t n, int64_t m)
-{
-    int64_t lo = 0, hi = n - 1;
-    while (lo < hi && m > lo && m <= hi) {
-        float p = c[lo + (hi - lo) / 2].s;
-        int64_t a = lo, b = hi;
-        while (a <= b) {
-            while (c[a].s > p)
-                a++;
-            while (c[b].s < p)
-                b--;
-            if (a <= b) {
-                cand x = c[a];
-                c[a++] = c[b];
-                c[b--] = x;
-            }
-        }
-        /* [lo, b] >= p >= [a, hi]; what lies between equals p */
-        if (m <= b)
-            hi = b;
-        else if (m >= a)
-            lo = a;
-        else
-            return;
-    }
-}
-
-/* Re-score row r's candidates c[0..n) that can still beat its floor (the
- * larger of `lower` and its exact k-th best, which the re-scores raise):
- * the k with the largest s~ first, so that the floor becomes an exact k-th
- * best early and rules most of the others out; then, up to `limit` in all,
- * the rest. Returns how many are left (moved to the front). */
-static int64_t settle_list(tstate *me, sl_topk *tk, int64_t r, cand *c, int64_t n, float lower,
-                           int64_t limit)
-{
-    const job *jb = me->job;
-    int64_t live = 0, k = jb->k;
-    float fl = lower > tk->thr[r] ? lower : tk->thr[r];
-    for (int64_t q = 0; q < n; q++) /* what the floor already rules out */
-        if (c[q].s + pair_bound(jb, r, c[q].o) >= fl)
-            c[live++] = c[q];
-    n = live;
-    int64_t first = k < n ? k : n, q = 0, done = 0;
-    select_top(c, n, first);
-    for (; q < n && done < limit; q++) {
-        float floor = lower > tk->thr[r] ? lower : tk->thr[r];
-        if (c[q].s + pair_bound(jb, r, c[q].o) >= floor) {
-            settle(me, tk, r, c[q].o);
-            done++;
-        }
-    }
-    memmove(c, c + q, (size_t)(n - q) * sizeof *c);
-    return n - q;
-}
-
-/* A full candidate list: drop what cannot matter any more; when that frees
- * too little, re-score the k best (by s~), which lifts the floor to an exact
- * k-th best, and drop again. */
-static void make_room(tstate *ts, int64_t r)
+/* Re-score the m best (by s~) of row r's candidates h[0, n) that can still
+ * beat its floor, the larger of fl and the exact k-th best (which the
+ * re-scores raise), into tk; the others of the m are dropped. The m leave
+ * h: returns what is left, at the front. */
+static int64_t settle_best(tstate *ts, sl_topk *tk, int64_t r, uint64_t *h, int64_t n, float fl,
+                           int64_t m)
 {
     const job *jb = ts->job;
-    int64_t B = jb->bcap, kept = 0;
-    cand *c = ts->buf + r * B;
-    for (int pass = 0; pass < 2; pass++) {
-        float fl = lb_floor(ts, r);
-        kept = 0;
-        for (int64_t q = 0; q < ts->bn[r]; q++)
-            if (c[q].s + pair_bound(jb, r, c[q].o) >= fl)
-                c[kept++] = c[q];
-        ts->bn[r] = (int32_t)kept;
-        if (kept <= B / 2)
-            return;
-        ts->bn[r] =
-            (int32_t)settle_list(ts, &ts->topk, r, c, kept, -INFINITY, pass == 0 ? jb->k : kept);
+    m = m < n ? m : n;
+    if (m < n)
+        sl__select_best(h, n, m);
+    for (int64_t q = 0; q < m; q++) {
+        float floor = fl > tk->thr[r] ? fl : tk->thr[r];
+        int64_t o = sl__key_idx(h[q]);
+        if (sl__key_sim(h[q]) + pair_bound(jb, r, o) >= floor)
+            settle(ts, tk, r, o);
     }
+    memmove(h, h + m, (size_t)(n - m) * sizeof *h);
+    return n - m;
 }
 
-static inline void offer(tstate *ts, int64_t r, int64_t o, float s, float e)
+/* A full reservoir: raise the floor and drop what falls under it. Where
+ * more than three quarters stay (pairs closer together than the bound), re-
+ * score the k best by s~, which lifts the floor to an exact k-th best, and
+ * drop again; then, if still too many stay, re-score them all. */
+static void lp_cut(tstate *ts, int64_t r)
 {
-    if (s + e < lb_floor(ts, r))
-        return;
-    lb_offer(ts, r, s - e);
-    if (ts->bn[r] == ts->job->bcap)
-        make_room(ts, r);
-    cand *c = &ts->buf[r * ts->job->bcap + ts->bn[r]++];
-    c->o = (int32_t)o;
-    c->s = s;
-    set_lthr(ts, r);
+    job *jb = ts->job;
+    int64_t B = jb->bcap, n = ts->rn[r];
+    uint64_t *h = ts->res + r * B;
+    for (int pass = 0; pass < 3; pass++) {
+        float fl = best_floor(ts, r, h, n);
+        floor_raise(jb, r, fl);
+        float th = fl - jb->erow[r];
+        if (th > ts->lthr[r])
+            ts->lthr[r] = th;
+        n = keep_above(jb, r, h, n, fl, 0);
+        if (n <= B - B / 4 - 1 && n < B)
+            break;
+        n = settle_best(ts, &ts->topk, r, h, n, fl, pass == 0 ? jb->k : n);
+    }
+    ts->rn[r] = (int32_t)n;
+}
+
+/* Hold (s~, o) in row r's reservoir when take is 1. Written without a branch
+ * on take, which is the filter's verdict and would often be mispredicted:
+ * the key is stored either way (slot n is free) and counted only if taken. */
+static inline void lp_add(tstate *ts, int64_t r, int64_t o, float s, int take)
+{
+    int64_t B = ts->job->bcap;
+    int32_t n = ts->rn[r];
+    ts->res[r * B + n] = sl__key_of(s, o);
+    n += take;
+    ts->rn[r] = n;
+    /* Cut when full, and on the way at every power of two from 2k: a row's
+     * first pairs come with no filter, and waiting for a full reservoir
+     * before the first would let them all in. */
+    if (take & (n == B || ((n & (n - 1)) == 0 && n >= 2 * ts->job->k)))
+        lp_cut(ts, r);
+}
+
+/* Raise a thread's filters of rows [r0, r1) to the shared floors. */
+static void lp_floors_in(tstate *ts, int64_t r0, int64_t r1)
+{
+    const job *jb = ts->job;
+    for (int64_t r = r0; r < r1; r++) {
+        float th = floor_get(jb, r) - jb->erow[r];
+        if (th > ts->lthr[r])
+            ts->lthr[r] = th;
+    }
 }
 
 static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
 {
     job *jb = ts->job;
     float *lthr = ts->lthr;
+    lp_floors_in(ts, t->i0, t->i1);
+    if (jb->sym)
+        lp_floors_in(ts, t->j0, t->j1);
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
@@ -557,18 +547,17 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
             j = i + 1;
         for (j = next_hit(jb, row, lthr, lthr[i], j, t->j1, jb->sym); j < t->j1;
              j = next_hit(jb, row, lthr, lthr[i], j + 1, t->j1, jb->sym)) {
-            float s = row[j], e = pair_bound(jb, i, j);
-            if (!(jb->self && j == i))
-                offer(ts, i, j, s, e);
+            float s = row[j];
+            lp_add(ts, i, j, s, (s >= lthr[i]) & !(jb->self && j == i));
             if (jb->sym)
-                offer(ts, j, i, s, e);
+                lp_add(ts, j, i, s, s >= lthr[j]);
         }
     }
 }
 
 /* After the tiles: thread 0's exact lists hold every thread's (merged), and
  * each row's candidates from every thread are re-scored against the floor
- * all threads' bounds give. Rows are independent: done in parallel. */
+ * that all of them give. Rows are independent: done in parallel. */
 typedef struct settle_all {
     job *jb;
     _Atomic int64_t next;
@@ -580,12 +569,9 @@ static void settle_worker(void *arg, int tid)
     job *jb = sa->jb;
     tstate *me = &jb->ts[tid];
     sl_topk *tk = &jb->ts[0].topk;
-    int64_t k = jb->k, T = jb->nthreads, B = jb->bcap;
-    cand *pool = malloc(sl__mul((size_t)(T * k), sizeof *pool)); /* lower bounds, in .s */
-    cand *all = malloc(sl__mul((size_t)(T * B), sizeof *all));
-    if (!pool || !all) {
-        free(pool);
-        free(all);
+    int64_t T = jb->nthreads, B = jb->bcap;
+    uint64_t *all = malloc(sl__mul((size_t)(T * B), sizeof *all));
+    if (!all) {
         job_fail(jb, SL_ENOMEM, "knn: out of memory merging the candidates");
         return;
     }
@@ -594,25 +580,17 @@ static void settle_worker(void *arg, int tid)
         if (r0 >= jb->rows)
             break;
         for (int64_t r = r0; r < r0 + 64 && r < jb->rows; r++) {
-            int64_t m = 0, n = 0;
+            int64_t n = 0;
             for (int t = 0; t < T; t++) {
                 const tstate *ts = &jb->ts[t];
-                for (int64_t q = 0; q < ts->lbn[r]; q++)
-                    pool[m++].s = ts->lb[r * k + q];
-                memcpy(all + n, ts->buf + r * B, (size_t)ts->bn[r] * sizeof *all);
-                n += ts->bn[r];
+                memcpy(all + n, ts->res + r * B, (size_t)ts->rn[r] * sizeof *all);
+                n += ts->rn[r];
             }
-            float fl = -INFINITY; /* the k-th best lower bound over all threads */
-            if (m >= k) {
-                select_top(pool, m, k);
-                fl = pool[0].s;
-                for (int64_t q = 1; q < k; q++)
-                    fl = pool[q].s < fl ? pool[q].s : fl;
-            }
-            settle_list(me, tk, r, all, n, fl, n);
+            float fl = best_floor(&jb->ts[0], r, all, n);
+            n = keep_above(jb, r, all, n, fl, 1);
+            settle_best(me, tk, r, all, n, fl, n);
         }
     }
-    free(pool);
     free(all);
 }
 
@@ -731,12 +709,17 @@ static int thread_count(const job *jb)
     return t > 0 ? t : 1;
 }
 
-/* knn on a reduced-precision kernel: room for about twice the k a row
- * keeps, within 32 MiB over all threads (the n = 100,000
- * memory bound). */
+/* knn on a reduced-precision kernel: room for 2k candidates a row, at least
+ * SL_LP_BMIN, within 32 MiB over all threads (the n = 100,000 memory bound).
+ * Smaller reservoirs are cut too often; larger ones are more memory to
+ * fault in and to walk than their fewer cuts save (48 against 32, 64 and
+ * 128 at k = 10 in perf/blocking.py runs: perf/README.md). */
+#ifndef SL_LP_BMIN
+#define SL_LP_BMIN 48
+#endif
 static void set_bcap(job *jb)
 {
-    int64_t k = jb->k, B = 2 * k < 128 ? 128 : 2 * k > 512 ? 512 : 2 * k;
+    int64_t k = jb->k, B = 2 * k < SL_LP_BMIN ? SL_LP_BMIN : 2 * k > 512 ? 512 : 2 * k;
     int64_t fit = (int64_t)((32u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
     jb->bcap = B < fit ? B : fit < 8 ? 8 : fit;
 }
@@ -758,9 +741,9 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     if (jb->lowp) /* lowered thresholds and candidate counts per row */
         b = sl__add(b, sl__mul(T, sl__mul(rows, 8)));
     if (jb->lowp && jb->op == OP_KNN) {
-        /* per row: its floor and bound; per row and thread: the bound heap
-         * (k floats), the candidate list and both counts */
-        size_t per_row = sl__add(8, sl__mul((size_t)jb->bcap + (size_t)jb->k / 2 + 1, 8));
+        /* per row: its floor and bound; per row and thread: the candidate
+         * reservoir and its count */
+        size_t per_row = sl__add(4, sl__mul((size_t)jb->bcap, 8));
         b = sl__add(b, sl__add(sl__mul(rows, 8), sl__mul(T, sl__mul(rows, per_row))));
     }
     if (jb->op == OP_KNN) {
@@ -909,14 +892,11 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
         }
         if (jb->lowp && jb->op == OP_KNN) {
             size_t rows = (size_t)jb->rows, B = (size_t)jb->bcap;
-            ts->lb = sl__alloc(sl__mul(sl__mul(rows, (size_t)jb->k), 4));
-            ts->buf = sl__alloc(sl__mul(sl__mul(rows, B), sizeof(cand)));
-            ts->lbn = sl__alloc(sl__mul(rows, 4));
-            ts->bn = sl__alloc(sl__mul(rows, 4));
-            if (!ts->lb || !ts->buf || !ts->lbn || !ts->bn)
+            ts->res = sl__alloc(sl__mul(sl__mul(rows, B), sizeof *ts->res));
+            ts->rn = sl__alloc(sl__mul(rows, 4));
+            if (!ts->res || !ts->rn)
                 return sl__fail(err, SL_ENOMEM, "out of memory for knn candidates");
-            memset(ts->lbn, 0, rows * 4);
-            memset(ts->bn, 0, rows * 4);
+            memset(ts->rn, 0, rows * 4);
         }
     }
     if (jb->lowp) {
@@ -1006,10 +986,8 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
             sl__topk_free(&ts->topk);
             sl__free(ts->lthr);
             sl__free(ts->cand_row);
-            sl__free(ts->lb);
-            sl__free(ts->buf);
-            sl__free(ts->lbn);
-            sl__free(ts->bn);
+            sl__free(ts->res);
+            sl__free(ts->rn);
         }
         free(jb->ts);
     }

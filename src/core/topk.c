@@ -34,29 +34,6 @@
 
 #define KEY_PAD UINT64_MAX
 
-static inline uint64_t key_of(float s, int64_t j)
-{
-    float z = s + 0.0f; /* -0 becomes +0: the two compare equal */
-    uint32_t u;
-    memcpy(&u, &z, sizeof u);
-    u = u >> 31 ? ~u : u | 0x80000000u;
-    return (uint64_t)u << 32 | (uint32_t) ~(uint32_t)j;
-}
-
-static inline float key_sim(uint64_t key)
-{
-    uint32_t u = (uint32_t)(key >> 32);
-    u = u >> 31 ? u & 0x7fffffffu : ~u;
-    float s;
-    memcpy(&s, &u, sizeof s);
-    return s;
-}
-
-static inline int64_t key_idx(uint64_t key)
-{
-    return (int64_t)(uint32_t) ~(uint32_t)key;
-}
-
 /* Heap order on [0, n): every entry at most its children. */
 static void sift_down(uint64_t *h, int64_t n, int64_t pos)
 {
@@ -77,7 +54,7 @@ static void sift_down(uint64_t *h, int64_t n, int64_t pos)
 /* Reorder h[0, n) so that [0, m) hold the m largest (in no order), m <= n:
  * quickselect with the median of three as the pivot. Keys are distinct (a
  * row never holds one index twice). */
-static void select_best(uint64_t *h, int64_t n, int64_t m)
+void sl__select_best(uint64_t *h, int64_t n, int64_t m)
 {
     int64_t lo = 0, hi = n - 1;
     while (lo < hi) {
@@ -169,7 +146,7 @@ void sl__topk_free(sl_topk *t)
 
 static inline void raise_thr(sl_topk *t, int64_t r, uint64_t kth)
 {
-    float f = key_sim(kth);
+    float f = sl__key_sim(kth);
     if (f > t->thr[r])
         t->thr[r] = f;
 }
@@ -179,7 +156,7 @@ static int64_t shrink(sl_topk *t, int64_t r)
 {
     int64_t k = t->k;
     uint64_t *h = t->key + r * t->cap;
-    select_best(h, t->cap, k);
+    sl__select_best(h, t->cap, k);
     uint64_t kth = h[0]; /* after the selection: the k-th best of the k kept */
     for (int64_t q = 1; q < k; q++)
         kth = h[q] < kth ? h[q] : kth;
@@ -226,7 +203,7 @@ static void push_key(sl_topk *t, int64_t r, uint64_t v)
 
 void sl__topk_push(sl_topk *t, int64_t r, float sv, int64_t j)
 {
-    push_key(t, r, key_of(sv, j));
+    push_key(t, r, sl__key_of(sv, j));
 }
 
 void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1)
@@ -237,7 +214,7 @@ void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1)
         int64_t n = t->count[r];
         if (k >= SL_TOPK_RESERVOIR_K) { /* a reservoir: the k best, then into heap order */
             if (n > k) {
-                select_best(h, n, k);
+                sl__select_best(h, n, k);
                 n = k;
             }
             for (int64_t p = n / 2 - 1; p >= 0; p--)
@@ -253,8 +230,8 @@ void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1)
         float *os = t->out_sim + r * k;
         int64_t *oi = t->out_idx + r * k;
         for (int64_t p = 0; p < n; p++) {
-            os[p] = key_sim(h[p]);
-            oi[p] = key_idx(h[p]);
+            os[p] = sl__key_sim(h[p]);
+            oi[p] = sl__key_idx(h[p]);
         }
         for (int64_t p = n; p < k; p++) {
             os[p] = -INFINITY;
@@ -268,7 +245,7 @@ void sl__topk_merge(sl_topk *dst, const sl_topk *src)
     for (int64_t r = 0; r < src->rows; r++) {
         const uint64_t *h = src->key + r * src->cap;
         for (int64_t p = 0; p < src->count[r]; p++)
-            if (key_sim(h[p]) >= dst->thr[r])
+            if (sl__key_sim(h[p]) >= dst->thr[r])
                 push_key(dst, r, h[p]);
     }
 }
