@@ -592,7 +592,8 @@ static int64_t settle_rows(const job *jb)
 static size_t settle_bytes(const job *jb)
 {
     size_t keys = sl__mul(sl__mul((size_t)settle_rows(jb), (size_t)jb->nthreads), (size_t)jb->bcap);
-    return sl__add(sl__mul(keys, 8 + 2 * sizeof(lp_pair)), (SETTLE_BUCKETS + 1) * 4 + 1024);
+    return sl__add(sl__mul(keys, 8 + 2 * sizeof(lp_pair)),
+                   (SETTLE_BUCKETS + 1) * 4 + (size_t)settle_rows(jb) * 20);
 }
 
 /* Re-score the pairs p[0, np) of the chunk from row r0, grouped by the
@@ -627,9 +628,9 @@ static void settle_worker(void *arg, int tid)
     uint64_t *pool = malloc(sl__mul(keys, sizeof *pool));
     lp_pair *p = malloc(sl__mul(keys, sizeof *p)), *tmp = malloc(sl__mul(keys, sizeof *tmp));
     uint32_t *cnt = malloc((SETTLE_BUCKETS + 1) * sizeof *cnt);
-    int64_t *pn = malloc((size_t)RB * sizeof *pn);
+    int64_t *pn = malloc((size_t)RB * sizeof *pn), *done = malloc((size_t)RB * sizeof *done);
     float *pfl = malloc((size_t)RB * sizeof *pfl);
-    if (!pool || !p || !tmp || !cnt || !pn || !pfl) {
+    if (!pool || !p || !tmp || !cnt || !pn || !done || !pfl) {
         job_fail(jb, SL_ENOMEM, "knn: out of memory merging the candidates");
         goto out;
     }
@@ -656,22 +657,36 @@ static void settle_worker(void *arg, int tid)
             for (int64_t q = 0; q < m; q++)
                 p[np++] = (lp_pair){(uint32_t)sl__key_idx(h[q]), (uint32_t)l};
             pn[l] = n;
+            done[l] = m;
             pfl[l] = fl;
         }
         settle_pairs(me, tk, r0, p, tmp, np, cnt);
-        /* Then the others that can still beat the exact k-th best. */
-        np = 0;
-        for (int64_t l = 0; l < rows; l++) {
-            int64_t r = r0 + l;
-            const uint64_t *h = pool + l * room;
-            float fl = pfl[l] > tk->thr[r] ? pfl[l] : tk->thr[r];
-            for (int64_t q = k; q < pn[l]; q++) {
-                int64_t o = sl__key_idx(h[q]);
-                if (sl__key_sim(h[q]) + pair_bound(jb, r, o) >= fl)
-                    p[np++] = (lp_pair){(uint32_t)o, (uint32_t)l};
+        /* Then, round by round, the next k best of what can still beat
+         * each row's exact k-th best, which every round raises. */
+        for (;;) {
+            np = 0;
+            for (int64_t l = 0; l < rows; l++) {
+                int64_t r = r0 + l, n = pn[l], at = done[l], m = at;
+                if (at >= n)
+                    continue;
+                uint64_t *h = pool + l * room;
+                float fl = pfl[l] > tk->thr[r] ? pfl[l] : tk->thr[r];
+                for (int64_t q = at; q < n; q++)
+                    if (sl__key_sim(h[q]) + pair_bound(jb, r, sl__key_idx(h[q])) >= fl)
+                        h[m++] = h[q];
+                n = m;
+                m = n - at < k ? n - at : k;
+                if (m < n - at)
+                    sl__select_best(h + at, n - at, m);
+                for (int64_t q = at; q < at + m; q++)
+                    p[np++] = (lp_pair){(uint32_t)sl__key_idx(h[q]), (uint32_t)l};
+                pn[l] = n;
+                done[l] = at + m;
             }
+            if (!np)
+                break;
+            settle_pairs(me, tk, r0, p, tmp, np, cnt);
         }
-        settle_pairs(me, tk, r0, p, tmp, np, cnt);
     }
 out:
     free(pool);
@@ -679,6 +694,7 @@ out:
     free(tmp);
     free(cnt);
     free(pn);
+    free(done);
     free(pfl);
 }
 
@@ -798,16 +814,25 @@ static int thread_count(const job *jb)
 }
 
 /* knn on a reduced-precision kernel: room for 2k candidates a row, at least
- * SL_LP_BMIN, within 32 MiB over all threads (the n = 100,000 memory bound).
- * Smaller reservoirs are cut too often; larger ones are more memory to
- * fault in and to walk than their fewer cuts save (48 against 32, 64 and
- * 128 at k = 10 in perf/blocking.py runs: perf/README.md). */
+ * a floor set by how wide the kernel's bound is, within 32 MiB over all
+ * threads (the n = 100,000 memory bound). Smaller rooms are cut too often,
+ * or overflow and re-score early when many pairs lie within the bound of a
+ * row's k-th best; larger ones are more memory to fault in and to walk than
+ * their fewer cuts save. In perf/blocking.py runs at k = 10 on the default
+ * workload (perf/README.md), 48 beat 32, 40, 64 and 128 for bf16 and 16-bit
+ * integers, and 128 beat 48 and 96 for int8 and int7, whose bound is
+ * several times wider. */
 #ifndef SL_LP_BMIN
 #define SL_LP_BMIN 48
 #endif
+#ifndef SL_LP_BMIN_BYTES
+#define SL_LP_BMIN_BYTES 128
+#endif
 static void set_bcap(job *jb)
 {
-    int64_t k = jb->k, B = 2 * k < SL_LP_BMIN ? SL_LP_BMIN : 2 * k > 512 ? 512 : 2 * k;
+    int in = jb->kern->input;
+    int64_t lo = in == SL_IN_INT8 || in == SL_IN_INT7 ? SL_LP_BMIN_BYTES : SL_LP_BMIN;
+    int64_t k = jb->k, B = 2 * k < lo ? lo : 2 * k > 512 ? 512 : 2 * k;
     int64_t fit = (int64_t)((32u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
     jb->bcap = B < fit ? B : fit < 8 ? 8 : fit;
 }
