@@ -603,7 +603,7 @@ static void settle_pairs(tstate *me, sl_topk *tk, int64_t r0, const lp_pair *p, 
 {
     const job *jb = me->job;
     int shift = 0;
-    while (shift < 6 || ((jb->cols - 1) >> shift) >= SETTLE_BUCKETS)
+    while ((1 << shift) < SETTLE_BLOCK || ((jb->cols - 1) >> shift) >= SETTLE_BUCKETS)
         shift++;
     int64_t nb = ((jb->cols - 1) >> shift) + 1;
     memset(cnt, 0, (size_t)(nb + 1) * sizeof *cnt);
