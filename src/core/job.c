@@ -482,6 +482,14 @@ static int64_t settle_best(tstate *ts, sl_topk *tk, int64_t r, uint64_t *h, int6
     return n - m;
 }
 
+/* Raise row r's filter to what the floor fl allows: s~ >= fl - E. */
+static inline void lthr_raise(tstate *ts, int64_t r, float fl)
+{
+    float th = fl - ts->job->erow[r];
+    if (th > ts->lthr[r])
+        ts->lthr[r] = th;
+}
+
 /* A full reservoir: raise the floor and drop what falls under it. Where
  * that frees less than a sixteenth of the room (pairs closer together than
  * the bound), re-score the k best by s~, which lifts the floor to an exact
@@ -497,11 +505,9 @@ static void lp_cut(tstate *ts, int64_t r)
     for (int pass = 0; pass < 3; pass++) {
         float fl = best_floor(ts, r, h, n);
         floor_raise(jb, r, fl);
-        float th = fl - jb->erow[r];
-        if (th > ts->lthr[r])
-            ts->lthr[r] = th;
+        lthr_raise(ts, r, fl);
         n = keep_above(jb, r, h, n, fl, 0);
-        if (n <= B - B / 16 - 1 && n < B)
+        if (n <= B - B / 16 - 1)
             break;
         n = settle_best(ts, &ts->topk, r, h, n, fl, pass == 0 ? jb->k : n);
     }
@@ -528,12 +534,8 @@ static inline void lp_add(tstate *ts, int64_t r, int64_t o, float s, int take)
 /* Raise a thread's filters of rows [r0, r1) to the shared floors. */
 static void lp_floors_in(tstate *ts, int64_t r0, int64_t r1)
 {
-    const job *jb = ts->job;
-    for (int64_t r = r0; r < r1; r++) {
-        float th = floor_get(jb, r) - jb->erow[r];
-        if (th > ts->lthr[r])
-            ts->lthr[r] = th;
-    }
+    for (int64_t r = r0; r < r1; r++)
+        lthr_raise(ts, r, floor_get(ts->job, r));
 }
 
 static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -638,9 +640,8 @@ static void settle_worker(void *arg, int tid)
         int64_t r0 = atomic_fetch_add(&sa->next, RB);
         if (r0 >= jb->rows)
             break;
-        int64_t rows = jb->rows - r0 < RB ? jb->rows - r0 : RB, np = 0;
-        /* Pool each row's candidates, keep what its floor leaves, and list
-         * its k best by s~ to re-score first. */
+        int64_t rows = jb->rows - r0 < RB ? jb->rows - r0 : RB;
+        /* Pool each row's candidates and take a floor from them. */
         for (int64_t l = 0; l < rows; l++) {
             int64_t r = r0 + l, n = 0;
             uint64_t *h = pool + l * room;
@@ -649,33 +650,23 @@ static void settle_worker(void *arg, int tid)
                 memcpy(h + n, ts->res + r * B, (size_t)ts->rn[r] * sizeof *h);
                 n += ts->rn[r];
             }
-            float fl = best_floor(&jb->ts[0], r, h, n);
-            n = keep_above(jb, r, h, n, fl, 1);
-            int64_t m = k < n ? k : n;
-            if (m < n)
-                sl__select_best(h, n, m);
-            for (int64_t q = 0; q < m; q++)
-                p[np++] = (lp_pair){(uint32_t)sl__key_idx(h[q]), (uint32_t)l};
+            pfl[l] = best_floor(&jb->ts[0], r, h, n);
             pn[l] = n;
-            done[l] = m;
-            pfl[l] = fl;
+            done[l] = 0;
         }
-        settle_pairs(me, tk, r0, p, tmp, np, cnt);
-        /* Then, round by round, the next k best of what can still beat
-         * each row's exact k-th best, which every round raises. */
+        /* Then, round by round, re-score the next k best by s~ of what can
+         * still beat each row's floor: the first round gives every row an
+         * exact k-th best, which each round raises. */
         for (;;) {
-            np = 0;
+            int64_t np = 0;
             for (int64_t l = 0; l < rows; l++) {
-                int64_t r = r0 + l, n = pn[l], at = done[l], m = at;
+                int64_t r = r0 + l, at = done[l], n = pn[l];
                 if (at >= n)
                     continue;
                 uint64_t *h = pool + l * room;
                 float fl = pfl[l] > tk->thr[r] ? pfl[l] : tk->thr[r];
-                for (int64_t q = at; q < n; q++)
-                    if (sl__key_sim(h[q]) + pair_bound(jb, r, sl__key_idx(h[q])) >= fl)
-                        h[m++] = h[q];
-                n = m;
-                m = n - at < k ? n - at : k;
+                n = at + keep_above(jb, r, h + at, n - at, fl, 1);
+                int64_t m = n - at < k ? n - at : k;
                 if (m < n - at)
                     sl__select_best(h + at, n - at, m);
                 for (int64_t q = at; q < at + m; q++)
