@@ -7,6 +7,10 @@
  * when it passes the row's filter), and split over two lists that are
  * merged, with the filter raised to the other list's as the shared floors
  * do. The result must be the sort's first k exactly, padding included.
+ *
+ * Then two pieces the reduced-precision knn leans on: sl__select_best,
+ * whose front is a guess at the pivot (good, as after a cut, or not), and
+ * the vector filters with each pair's bound, against the same test in C.
  */
 #include <math.h>
 #include <stdint.h>
@@ -14,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dispatch.h"
 #include "internal.h"
+#include "kernels.h"
 #include "testhelp.h"
 
 typedef struct entry {
@@ -177,9 +183,119 @@ static void test_signs(void)
     sl__topk_free(&t);
 }
 
+static int key_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* Every n and m around the side buffer's size, fronts that are the m best
+ * of a prefix (a reservoir between cuts) or arbitrary: the first m must be
+ * the m largest, and the list a permutation of what it was. */
+static void test_select_best(void)
+{
+    int64_t ns[] = {1, 2, 3, 10, 31, 64, 77, 128, 257, 1023, 1024, 1025, 1500};
+    int cases = 0;
+    for (size_t a = 0; a < sizeof ns / sizeof *ns; a++) {
+        int64_t n = ns[a];
+        uint64_t *h = malloc((size_t)n * sizeof *h), *want = malloc((size_t)n * sizeof *h);
+        uint64_t *got = malloc((size_t)n * sizeof *h);
+        for (int64_t m = 0; m <= n; m += m < 12 ? 1 : n / 7 + 1)
+            for (int front = 0; front < 3; front++, cases++) {
+                for (int64_t q = 0; q < n; q++) /* distinct keys */
+                    h[q] = sl__key_of((float)(next() % 97) - 40, q);
+                if (front && m > 0 && m < n) { /* the m best of a prefix first */
+                    int64_t pre = front == 1 ? m : (m + n) / 2;
+                    qsort(h, (size_t)pre, sizeof *h, key_desc);
+                }
+                memcpy(want, h, (size_t)n * sizeof *h);
+                qsort(want, (size_t)n, sizeof *h, key_desc);
+                sl__select_best(h, n, m);
+                memcpy(got, h, (size_t)n * sizeof *h);
+                qsort(got, (size_t)m, sizeof *h, key_desc);
+                CHECKF(memcmp(got, want, (size_t)m * sizeof *h) == 0,
+                       "n=%lld m=%lld front=%d: not the m best", (long long)n, (long long)m, front);
+                qsort(got, (size_t)n, sizeof *h, key_desc);
+                CHECKF(memcmp(got, want, (size_t)n * sizeof *h) == 0,
+                       "n=%lld m=%lld front=%d: keys lost", (long long)n, (long long)m, front);
+            }
+        free(h);
+        free(want);
+        free(got);
+    }
+    printf("  %d selections, each against a sort\n", cases);
+}
+
+/* The filters of the reduced-precision epilogues: every start and end
+ * offset within a vector's width of each other, with and without the
+ * per-column thresholds, values on both sides of them and NaN. */
+static void test_scan_lp(void)
+{
+    unsigned f = 0;
+    sl__cpu_usable(NULL, &f, NULL);
+    struct {
+        const char *name;
+        sl_scan_lp_fn *fn;
+        unsigned need;
+    } tiers[] = {
+#if defined(__x86_64__)
+        {"avx2", sl_scan_lp_avx2, SL_CPU_AVX2 | SL_CPU_FMA},
+        {"avx512", sl_scan_lp_avx512, SL_CPU_AVX512F},
+#endif
+        {NULL, NULL, 0}
+    };
+    enum { N = 80 };
+    float row[N], bn[N], br[N], thr[N];
+    int32_t out[N + 16];
+    int ran = 0;
+    for (int t = 0; tiers[t].name; t++) {
+        if ((f & tiers[t].need) != tiers[t].need) {
+            printf("  skipped %s: this CPU lacks it\n", tiers[t].name);
+            continue;
+        }
+        ran++;
+        for (int rep = 0; rep < 40; rep++) {
+            for (int q = 0; q < N; q++) {
+                row[q] = (float)((int)(next() % 200) - 100) / 100;
+                bn[q] = 1 + (float)(next() % 10) / 1000;
+                br[q] = (float)(next() % 50) / 1000;
+                thr[q] = (float)((int)(next() % 200) - 100) / 100;
+            }
+            row[rep % N] = NAN;
+            float ai = 1.001f, ri = (float)(rep % 7) / 100, c = 1e-6f,
+                  th = (float)(rep % 9) / 10 - 0.4f;
+            for (int64_t j = 0; j < 20; j++)
+                for (int64_t end = j; end < N; end += end - j < 40 ? 1 : 13)
+                    for (int both = 0; both < 2; both++) {
+                        const float *tp = both ? thr : NULL;
+                        int64_t n = tiers[t].fn(row, bn, br, ai, ri, c, tp, th, j, end, out), m = 0;
+                        int ok = 1;
+                        for (int64_t q = j; q < end; q++) {
+                            /* the filter's own evaluation order, fused: the
+                             * C test below may round differently by an ulp,
+                             * so only clear cases are checked */
+                            double v = (double)row[q] + ai * (double)br[q] +
+                                       ri * ((double)bn[q] + br[q]) + c;
+                            int in = v >= th || (tp && v >= tp[q]);
+                            int near = fabs(v - th) < 1e-5 || (tp && fabs(v - tp[q]) < 1e-5);
+                            int listed = m < n && out[m] == q;
+                            m += listed;
+                            ok &= near || in == listed;
+                        }
+                        CHECKF(ok && m == n, "%s: j=%lld end=%lld both=%d: %lld listed",
+                               tiers[t].name, (long long)j, (long long)end, both, (long long)n);
+                    }
+        }
+    }
+    if (!ran)
+        SKIP("no vector filter on this CPU");
+}
+
 int main(void)
 {
     RUN(test_against_sort);
     RUN(test_signs);
+    RUN(test_select_best);
+    RUN(test_scan_lp);
     return DONE();
 }

@@ -54,9 +54,9 @@ typedef struct tstate {
     sl_topk topk;
     pair *pairs;
     size_t npairs, cap;
-    /* reduced-precision kernels: the rows' lowered thresholds (knn), and
+    /* reduced-precision kernels: the thread's floor of each row (knn), and
      * what the re-score cost */
-    float *lthr;
+    float *lfl;
     int32_t *cand_row;
     int64_t cand, timed;
     uint64_t ticks;
@@ -73,10 +73,10 @@ typedef struct job {
     sl_operand a, b; /* tile rows come from a, columns from b */
     int self, sym;
     sl_scan_fn *scan;            /* the epilogues' filter, for this CPU */
+    sl_scan_lp_fn *scan_lp;      /* the same with each pair's bound (reduced precision) */
     int lowp;                    /* a reduced-precision kernel: bounded candidates, fp32 re-score */
     float bound_c;               /* the bound's constant part (docs/ACCURACY.md) */
     int64_t bcap;                /* knn: candidates a row may hold before they are re-scored */
-    float *erow;                 /* knn: each row's largest bound against the other operand */
     _Atomic float *shared_floor; /* knn: the best floor any thread has, per row */
     double t0;                   /* compute's start, for the statistics */
     uint64_t tick0;
@@ -198,6 +198,20 @@ static int64_t scan_sse2(const float *row, const float *thr, float th, int64_t j
         if (row[j] >= th || (thr && row[j] >= thr[j]))
             return j;
     return end;
+}
+
+/* sl_scan_lp_fn in plain C, for machines without AVX2 (where no reduced-
+ * precision kernel runs today, but the job layer does not assume it). */
+static int64_t scan_lp_c(const float *row, const float *bn, const float *br, float ai, float ri,
+                         float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out)
+{
+    int64_t n = 0;
+    for (; j < end; j++) {
+        float v = row[j] + (ri * (bn[j] + br[j]) + (ai * br[j] + c));
+        out[n] = (int32_t)j;
+        n += v >= th || (thr && v >= thr[j]);
+    }
+    return n;
 }
 
 static inline int64_t next_hit(const job *jb, const float *row, const float *thr, float th,
@@ -340,12 +354,6 @@ static void epilogue_join(tstate *ts, const task *t, const float *c, int64_t ldc
  * e next; the fp32 dot of the two unit rows last. Every pair that could be
  * in the result is re-scored, so the result is the fp32 one exactly. */
 
-/* The largest e(r, .) against any row of the other operand o. */
-static inline float row_bound(const job *jb, const sl_operand *own, int64_t r, const sl_operand *o)
-{
-    return sl__lp_bound(own->lpnorm[r], own->lpres[r], o->lpmax_norm, o->lpmax_res, jb->bound_c);
-}
-
 static inline float pair_bound(const job *jb, int64_t i, int64_t j)
 {
     const sl_operand *a = &jb->a, *b = &jb->b;
@@ -383,56 +391,51 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
 }
 
 /* knn defers the re-score. Per row and thread a reservoir holds the pairs
- * not yet re-scored, as keys (s~ and the other row, as in the top-k lists),
- * and lthr filters them on s~ alone. A row's floor is a lower bound on the
- * fp32 similarity F of its final k-th neighbour: a pair whose s~ + e falls
- * below it cannot be in the result, and with E the row's largest e (erow)
- * nothing under floor - E needs keeping, which is lthr. Floors come from
- * two places: any k pairs of the row, since each has f >= s~ - e, so the
- * least s~ - e of k of them is one (the k best s~ held give a good one); and
- * the k-th best f re-scored so far (the thread's exact lists, which only
- * rows whose reservoirs overflow fill before the end). The threads share the
- * floors (floor_get, floor_raise). Holding a pair costs a store; when a
- * reservoir fills, its row is cut: a floor from its k best, and what falls
- * under it goes. Re-scoring only at the end, against a floor over every
- * thread's pairs, costs about the candidates that floor lets through, not
- * every pair that was briefly among a row's k best. */
+ * not yet re-scored, as keys of the pair's upper bound u = s~ + e and the
+ * other row (ordered as in the top-k lists), behind a filter on the row's
+ * floor (lfl). A floor is a lower bound on the fp32 similarity F of the
+ * row's final k-th neighbour: a pair whose u falls below it cannot be in the
+ * result, so the filter is u >= floor, evaluated for a tile row with one
+ * vector compare (scan_lp), and a cut drops what falls under a raised floor
+ * with one compare of keys. Floors come from two places: any k pairs of the
+ * row, since each has f >= s~ - e = u - 2e, so the least u - 2e of k of them
+ * is one (the k best u held give a good one); and the k-th best f re-scored
+ * so far (the thread's exact lists, which only rows whose reservoirs
+ * overflow fill before the end). The threads share the floors (floor_get,
+ * floor_raise). Holding a pair costs a store; when a reservoir fills, its
+ * row is cut: a floor from its k best, and what falls under it goes.
+ * Re-scoring only at the end, against a floor over every thread's pairs,
+ * costs about the candidates that floor lets through, not every pair that
+ * was briefly among a row's k best. */
 static inline float lp_floor(const tstate *ts, int64_t r)
 {
     float sh = floor_get(ts->job, r), ex = ts->topk.thr[r];
     return sh > ex ? sh : ex;
 }
 
-/* The least s~ - e of h[0, m): a floor when they are m = k pairs. */
+/* The least u - 2e, that is s~ - e, of h[0, m): a floor when they are
+ * m = k pairs. */
 static float floor_of(const job *jb, int64_t r, const uint64_t *h, int64_t m)
 {
     float lo = INFINITY;
     for (int64_t q = 0; q < m; q++) {
-        float v = sl__key_sim(h[q]) - pair_bound(jb, r, sl__key_idx(h[q]));
+        float v = sl__key_sim(h[q]) - 2 * pair_bound(jb, r, sl__key_idx(h[q]));
         lo = v < lo ? v : lo;
     }
     return lo;
 }
 
-/* Keep the pairs of h[0, n) that the floor fl leaves: s~ >= fl - E (the
- * cut, a compare of keys written without a branch), and, when exact, s~ +
- * e >= fl as well. In order, at the front; returns how many. */
-static int64_t keep_above(const job *jb, int64_t r, uint64_t *h, int64_t n, float fl, int exact)
+/* Keep the pairs of h[0, n) that the floor fl leaves, u >= fl, in order at
+ * the front (a compare of keys written without a branch); returns how many. */
+static int64_t keep_above(uint64_t *h, int64_t n, float fl)
 {
     int64_t m = 0;
-    uint64_t least = sl__key_of(fl - jb->erow[r], SL_TOPK_MAX_INDEX);
+    uint64_t least = sl__key_of(fl, SL_TOPK_MAX_INDEX);
     for (int64_t q = 0; q < n; q++) {
         uint64_t v = h[q];
         h[m] = v;
         m += v >= least;
     }
-    if (!exact)
-        return m;
-    n = m;
-    m = 0;
-    for (int64_t q = 0; q < n; q++)
-        if (sl__key_sim(h[q]) + pair_bound(jb, r, sl__key_idx(h[q])) >= fl)
-            h[m++] = h[q];
     return m;
 }
 
@@ -461,33 +464,30 @@ static inline void settle(tstate *ts, sl_topk *tk, int64_t r, int64_t o)
         sl__topk_push(tk, r, f, o);
 }
 
-/* Re-score the m best (by s~) of row r's candidates h[0, n) that can still
+/* Re-score the m best (by u) of row r's candidates h[0, n) that can still
  * beat its floor, the larger of fl and the exact k-th best (which the
  * re-scores raise), into tk; the others of the m are dropped. The m leave
  * h: returns what is left, at the front. */
 static int64_t settle_best(tstate *ts, sl_topk *tk, int64_t r, uint64_t *h, int64_t n, float fl,
                            int64_t m)
 {
-    const job *jb = ts->job;
     m = m < n ? m : n;
     if (m < n)
         sl__select_best(h, n, m);
     for (int64_t q = 0; q < m; q++) {
         float floor = fl > tk->thr[r] ? fl : tk->thr[r];
-        int64_t o = sl__key_idx(h[q]);
-        if (sl__key_sim(h[q]) + pair_bound(jb, r, o) >= floor)
-            settle(ts, tk, r, o);
+        if (sl__key_sim(h[q]) >= floor)
+            settle(ts, tk, r, sl__key_idx(h[q]));
     }
     memmove(h, h + m, (size_t)(n - m) * sizeof *h);
     return n - m;
 }
 
-/* Raise row r's filter to what the floor fl allows: s~ >= fl - E. */
-static inline void lthr_raise(tstate *ts, int64_t r, float fl)
+/* Raise the thread's floor of row r to fl. */
+static inline void lfl_raise(tstate *ts, int64_t r, float fl)
 {
-    float th = fl - ts->job->erow[r];
-    if (th > ts->lthr[r])
-        ts->lthr[r] = th;
+    if (fl > ts->lfl[r])
+        ts->lfl[r] = fl;
 }
 
 /* A full reservoir: raise the floor and drop what falls under it. Where
@@ -505,8 +505,8 @@ static void lp_cut(tstate *ts, int64_t r)
     for (int pass = 0; pass < 3; pass++) {
         float fl = best_floor(ts, r, h, n);
         floor_raise(jb, r, fl);
-        lthr_raise(ts, r, fl);
-        n = keep_above(jb, r, h, n, fl, 0);
+        lfl_raise(ts, r, fl);
+        n = keep_above(h, n, fl);
         if (n <= B - B / 16 - 1)
             break;
         n = settle_best(ts, &ts->topk, r, h, n, fl, pass == 0 ? jb->k : n);
@@ -514,14 +514,14 @@ static void lp_cut(tstate *ts, int64_t r)
     ts->rn[r] = (int32_t)n;
 }
 
-/* Hold (s~, o) in row r's reservoir when take is 1. Written without a branch
+/* Hold (u, o) in row r's reservoir when take is 1. Written without a branch
  * on take, which is the filter's verdict and would often be mispredicted:
  * the key is stored either way (slot n is free) and counted only if taken. */
-static inline void lp_add(tstate *ts, int64_t r, int64_t o, float s, int take)
+static inline void lp_add(tstate *ts, int64_t r, int64_t o, float u, int take)
 {
     int64_t B = ts->job->bcap;
     int32_t n = ts->rn[r];
-    ts->res[r * B + n] = sl__key_of(s, o);
+    ts->res[r * B + n] = sl__key_of(u, o);
     n += take;
     ts->rn[r] = n;
     /* Cut when full, and on the way at every power of two from 2k: a row's
@@ -535,13 +535,19 @@ static inline void lp_add(tstate *ts, int64_t r, int64_t o, float s, int take)
 static void lp_floors_in(tstate *ts, int64_t r0, int64_t r1)
 {
     for (int64_t r = r0; r < r1; r++)
-        lthr_raise(ts, r, floor_get(ts->job, r));
+        lfl_raise(ts, r, floor_get(ts->job, r));
 }
+
+/* Columns of a tile row the filter takes at a time (its hit list's room). */
+enum { LP_SPAN = 256 };
 
 static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
 {
     job *jb = ts->job;
-    float *lthr = ts->lthr;
+    float *lfl = ts->lfl, C = jb->bound_c;
+    const float *an = jb->a.lpnorm, *ar = jb->a.lpres, *bn = jb->b.lpnorm, *br = jb->b.lpres;
+    int64_t B = jb->bcap, k2 = 2 * jb->k;
+    int32_t hit[LP_SPAN + 16];
     lp_floors_in(ts, t->i0, t->i1);
     if (jb->sym)
         lp_floors_in(ts, t->j0, t->j1);
@@ -550,13 +556,31 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
         int64_t j = t->j0;
         if (jb->sym && j <= i)
             j = i + 1;
-        for (j = next_hit(jb, row, lthr, lthr[i], j, t->j1, jb->sym); j < t->j1;
-             j = next_hit(jb, row, lthr, lthr[i], j + 1, t->j1, jb->sym)) {
-            float s = row[j];
-            lp_add(ts, i, j, s, (s >= lthr[i]) & !(jb->self && j == i));
-            if (jb->sym)
-                lp_add(ts, j, i, s, s >= lthr[j]);
+        /* Row i's reservoir stays in registers over the row (lp_add, by
+         * hand): no other row's add or cut touches it. */
+        float ai = an[i], ri = ar[i], fi = lfl[i];
+        uint64_t *hi = ts->res + i * B;
+        int32_t ni = ts->rn[i];
+        for (; j < t->j1; j += LP_SPAN) {
+            int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
+            int64_t nh = jb->scan_lp(row, bn, br, ai, ri, C, jb->sym ? lfl : NULL, fi, j, end, hit);
+            for (int64_t h = 0; h < nh; h++) {
+                int64_t o = hit[h];
+                float v = row[o] + (ri * (bn[o] + br[o]) + (ai * br[o] + C));
+                int take = (v >= fi) & !(jb->self && o == i);
+                hi[ni] = sl__key_of(v, o);
+                ni += take;
+                if (take & (ni == B || ((ni & (ni - 1)) == 0 && ni >= k2))) {
+                    ts->rn[i] = ni;
+                    lp_cut(ts, i);
+                    ni = ts->rn[i];
+                    fi = lfl[i];
+                }
+                if (jb->sym)
+                    lp_add(ts, o, i, v, v >= lfl[o]);
+            }
         }
+        ts->rn[i] = ni;
     }
 }
 
@@ -665,7 +689,7 @@ static void settle_worker(void *arg, int tid)
                     continue;
                 uint64_t *h = pool + l * room;
                 float fl = pfl[l] > tk->thr[r] ? pfl[l] : tk->thr[r];
-                n = at + keep_above(jb, r, h + at, n - at, fl, 1);
+                n = at + keep_above(h + at, n - at, fl);
                 int64_t m = n - at < k ? n - at : k;
                 if (m < n - at)
                     sl__select_best(h + at, n - at, m);
@@ -692,21 +716,23 @@ out:
 static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
 {
     job *jb = ts->job;
-    float tau = jb->tau;
+    const float *an = jb->a.lpnorm, *ar = jb->a.lpres, *bn = jb->b.lpnorm, *br = jb->b.lpres;
+    int32_t hit[LP_SPAN + 16];
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
         if (jb->self && j <= i)
             j = i + 1;
-        float lt = tau - row_bound(jb, &jb->a, i, &jb->b);
-        for (j = next_hit(jb, row, NULL, lt, j, t->j1, 0); j < t->j1;
-             j = next_hit(jb, row, NULL, lt, j + 1, t->j1, 0)) {
-            if (row[j] + pair_bound(jb, i, j) < tau)
-                continue;
-            float f = rescore(ts, i, j);
-            ts->cand_row[i]++;
-            if (f >= tau && !add_pair(ts, i, j, f))
-                return;
+        for (; j < t->j1; j += LP_SPAN) {
+            int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
+            int64_t nh =
+                jb->scan_lp(row, bn, br, an[i], ar[i], jb->bound_c, NULL, jb->tau, j, end, hit);
+            for (int64_t h = 0; h < nh; h++) {
+                float f = rescore(ts, i, hit[h]);
+                ts->cand_row[i]++;
+                if (f >= jb->tau && !add_pair(ts, i, hit[h], f))
+                    return;
+            }
         }
     }
 }
@@ -905,11 +931,16 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int6
     unsigned feat = 0;
     sl__cpu_usable(opt ? opt->isa : NULL, &feat, NULL);
     jb->scan = scan_sse2;
+    jb->scan_lp = scan_lp_c;
 #if defined(__x86_64__)
-    if (feat & SL_CPU_AVX2)
+    if (feat & SL_CPU_AVX2) {
         jb->scan = sl_scan_avx2;
-    if (feat & SL_CPU_AVX512F)
+        jb->scan_lp = sl_scan_lp_avx2;
+    }
+    if (feat & SL_CPU_AVX512F) {
         jb->scan = sl_scan_avx512;
+        jb->scan_lp = sl_scan_lp_avx512;
+    }
 #endif
     /* knn's rows are the queries; matrix and join rows are x. */
     const sl_view *va = x, *vb = y ? y : x;
@@ -987,12 +1018,12 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
             return sl__fail(err, SL_ENOMEM, "out of memory for tile buffers");
         if (jb->lowp) {
             size_t rows = (size_t)jb->rows;
-            ts->lthr = sl__alloc(sl__mul(rows, 4));
+            ts->lfl = sl__alloc(sl__mul(rows, 4));
             ts->cand_row = sl__alloc(sl__mul(rows, 4));
-            if (!ts->lthr || !ts->cand_row)
+            if (!ts->lfl || !ts->cand_row)
                 return sl__fail(err, SL_ENOMEM, "out of memory for candidate counts");
             for (int64_t r = 0; r < jb->rows; r++)
-                ts->lthr[r] = -INFINITY;
+                ts->lfl[r] = -INFINITY;
             memset(ts->cand_row, 0, rows * 4);
         }
         if (jb->lowp && jb->op == OP_KNN) {
@@ -1017,13 +1048,6 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
             return sl__fail(err, SL_ENOMEM, "out of memory for knn floors");
         for (int64_t r = 0; r < jb->rows; r++)
             atomic_init(&jb->shared_floor[r], -INFINITY);
-    }
-    if (jb->lowp && jb->op == OP_KNN) {
-        jb->erow = sl__alloc(sl__mul((size_t)jb->rows, 4));
-        if (!jb->erow)
-            return sl__fail(err, SL_ENOMEM, "out of memory for knn bounds");
-        for (int64_t r = 0; r < jb->rows; r++)
-            jb->erow[r] = row_bound(jb, &jb->a, r, &jb->b);
     }
     return SL_OK;
 }
@@ -1089,14 +1113,13 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
             sl__free(ts->tile);
             free(ts->pairs);
             sl__topk_free(&ts->topk);
-            sl__free(ts->lthr);
+            sl__free(ts->lfl);
             sl__free(ts->cand_row);
             sl__free(ts->res);
             sl__free(ts->rn);
         }
         free(jb->ts);
     }
-    sl__free(jb->erow);
     sl__free(jb->shared_floor);
     if (jb->has_lock)
         pthread_mutex_destroy(&jb->lock);

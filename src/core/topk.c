@@ -51,10 +51,9 @@ static void sift_down(uint64_t *h, int64_t n, int64_t pos)
     h[pos] = v;
 }
 
-/* Reorder h[0, n) so that [0, m) hold the m largest (in no order), m <= n:
- * quickselect with the median of three as the pivot. Keys are distinct (a
- * row never holds one index twice). */
-void sl__select_best(uint64_t *h, int64_t n, int64_t m)
+/* Quickselect with the median of three as the pivot: [0, m) of h[0, n)
+ * end up the m largest. */
+static void quickselect(uint64_t *h, int64_t n, int64_t m)
 {
     int64_t lo = 0, hi = n - 1;
     while (lo < hi) {
@@ -90,6 +89,46 @@ void sl__select_best(uint64_t *h, int64_t n, int64_t m)
         else
             lo = st + 1;
     }
+}
+
+/* Reorder h[0, n) so that [0, m) hold the m largest (in no order), m <= n.
+ * Keys are distinct (a row never holds one index twice).
+ *
+ * The callers mostly hand over a list whose front is the m best of what it
+ * held at the last selection, with new keys appended since (a reservoir
+ * between two cuts). The least of the front is then a pivot that few keys
+ * beat, so one pass that sets the keys at or above it apart leaves
+ * quickselect a short list instead of the whole. The pass is right for any
+ * front (the m keys of the front are at or above their least, so at least m
+ * are set apart), and costs little when the guess is poor. It goes from the
+ * back: the others are written back at the end, at or after the place just
+ * read, and the few above the pivot to a side buffer, then to the front, so
+ * no load waits on a store of the loop (a partition in place, swapping,
+ * does: each swap reads the place the last one may have written). */
+void sl__select_best(uint64_t *h, int64_t n, int64_t m)
+{
+    if (m <= 0 || m >= n)
+        return;
+    enum { SIDE = 1024 };
+    if (n > SIDE) {
+        quickselect(h, n, m);
+        return;
+    }
+    uint64_t side[SIDE], pv = h[0];
+    for (int64_t q = 1; q < m; q++)
+        pv = h[q] < pv ? h[q] : pv;
+    int64_t a = 0, w = n - 1;
+    for (int64_t q = n - 1; q >= 0; q--) {
+        uint64_t v = h[q];
+        int up = v >= pv;
+        side[a] = v;
+        h[w] = v;
+        a += up;
+        w -= !up;
+    }
+    memcpy(h, side, (size_t)a * sizeof *h);
+    if (a > m)
+        quickselect(h, a, m);
 }
 
 static int64_t heap_depth(int64_t k)

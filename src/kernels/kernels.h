@@ -172,6 +172,17 @@ sl_tile_fn sl_c7_tile_amx;        /* int8 words, 32 x 32, tdpbssd */
 typedef int64_t sl_scan_fn(const float *row, const float *thr, float th, int64_t j, int64_t end);
 sl_scan_fn sl_scan_avx2, sl_scan_avx512;
 
+/* The reduced-precision epilogues' filter, with each pair's own error
+ * bound: writes to out (room for end - j + 16 entries) every j in [j, end)
+ * where v = row[j] + ai * br[j] + ri * (bn[j] + br[j]) + c satisfies
+ * v >= th or (when thr is not NULL) v >= thr[j]; returns how many. ai and
+ * ri are the row's |x~| and |x - x~|, bn and br the columns' (the bound e of
+ * docs/ACCURACY.md, evaluated in float32 as the job layer does elsewhere). */
+typedef int64_t sl_scan_lp_fn(const float *row, const float *bn, const float *br, float ai,
+                              float ri, float c, const float *thr, float th, int64_t j, int64_t end,
+                              int32_t *out);
+sl_scan_lp_fn sl_scan_lp_avx2, sl_scan_lp_avx512;
+
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
 sl_dot_fn sl_dot_f32_avx2, sl_dot_f32_avx512;

@@ -4,6 +4,7 @@
  * the knn epilogue's scan at twice the instructions it needs.
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels.h"
 
@@ -30,4 +31,31 @@ int64_t sl_scan_avx2(const float *row, const float *thr, float th, int64_t j, in
         if (row[j] >= th || (thr && row[j] >= thr[j]))
             return j;
     return end;
+}
+
+/* AVX2 has no compress: the set bits of each 8-column step are written out
+ * one by one, behind one branch on whether any passed. */
+int64_t sl_scan_lp_avx2(const float *row, const float *bn, const float *br, float ai, float ri,
+                        float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out)
+{
+    __m256 va = _mm256_set1_ps(ai), vr = _mm256_set1_ps(ri), vc = _mm256_set1_ps(c);
+    __m256 t = _mm256_set1_ps(th);
+    int64_t n = 0;
+    for (; j + 8 <= end; j += 8) {
+        __m256 r = _mm256_loadu_ps(br + j), a = _mm256_loadu_ps(bn + j);
+        __m256 e = _mm256_fmadd_ps(vr, _mm256_add_ps(a, r), _mm256_fmadd_ps(va, r, vc));
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + j), e);
+        __m256 m = _mm256_cmp_ps(v, t, _CMP_GE_OQ);
+        if (thr)
+            m = _mm256_or_ps(m, _mm256_cmp_ps(v, _mm256_loadu_ps(thr + j), _CMP_GE_OQ));
+        unsigned bits = (unsigned)_mm256_movemask_ps(m);
+        for (; bits; bits &= bits - 1)
+            out[n++] = (int32_t)(j + __builtin_ctz(bits));
+    }
+    for (; j < end; j++) {
+        float v = row[j] + (fmaf(ri, bn[j] + br[j], fmaf(ai, br[j], c)));
+        if (v >= th || (thr && v >= thr[j]))
+            out[n++] = (int32_t)j;
+    }
+    return n;
 }
