@@ -64,6 +64,10 @@ typedef struct tstate {
      * re-scored (res: keys of s~ and the other row) and how many it holds */
     uint64_t *res;
     int32_t *rn;
+    /* and, when the job has room for them (hk = k), the k best lower
+     * bounds s~ - e of the pairs the thread has seen: a min-heap per row,
+     * whose least is a floor kept up to date pair by pair */
+    float *lbk;
 } tstate;
 
 typedef struct job {
@@ -77,6 +81,7 @@ typedef struct job {
     int lowp;                    /* a reduced-precision kernel: bounded candidates, fp32 re-score */
     float bound_c;               /* the bound's constant part (docs/ACCURACY.md) */
     int64_t bcap;                /* knn: candidates a row may hold before they are re-scored */
+    int64_t hk;                  /* knn: k when the threads keep heaps of lower bounds, else 0 */
     _Atomic float *shared_floor; /* knn: the best floor any thread has, per row */
     double t0;                   /* compute's start, for the statistics */
     uint64_t tick0;
@@ -503,7 +508,8 @@ static void lp_cut(tstate *ts, int64_t r)
     int64_t B = jb->bcap, n = ts->rn[r];
     uint64_t *h = ts->res + r * B;
     for (int pass = 0; pass < 3; pass++) {
-        float fl = best_floor(ts, r, h, n);
+        float fl = jb->hk ? lp_floor(ts, r) : best_floor(ts, r, h, n);
+        fl = fl > ts->lfl[r] ? fl : ts->lfl[r];
         floor_raise(jb, r, fl);
         lfl_raise(ts, r, fl);
         n = keep_above(h, n, fl);
@@ -514,20 +520,48 @@ static void lp_cut(tstate *ts, int64_t r)
     ts->rn[r] = (int32_t)n;
 }
 
+/* Offer the lower bound l of a pair to row r's heap of the k best (hk =
+ * k): the least of them, at the root, is a floor once k real pairs are in
+ * (the heap starts full of -inf). Returns the new least. */
+static inline float lbk_push(float *hp, int64_t k, float l)
+{
+    if (!(l > hp[0]))
+        return hp[0];
+    int64_t pos = 0;
+    for (;;) { /* sift down from the root, which l replaces */
+        int64_t c = 2 * pos + 1;
+        if (c >= k)
+            break;
+        c += c + 1 < k && hp[c + 1] < hp[c];
+        if (hp[c] >= l)
+            break;
+        hp[pos] = hp[c];
+        pos = c;
+    }
+    hp[pos] = l;
+    return hp[0];
+}
+
 /* Hold (u, o) in row r's reservoir when take is 1. Written without a branch
  * on take, which is the filter's verdict and would often be mispredicted:
  * the key is stored either way (slot n is free) and counted only if taken. */
-static inline void lp_add(tstate *ts, int64_t r, int64_t o, float u, int take)
+static inline void lp_add(tstate *ts, int64_t r, int64_t o, float u, float l, int take)
 {
-    int64_t B = ts->job->bcap;
+    const job *jb = ts->job;
+    int64_t B = jb->bcap, hk = jb->hk;
     int32_t n = ts->rn[r];
     ts->res[r * B + n] = sl__key_of(u, o);
     n += take;
     ts->rn[r] = n;
-    /* Cut when full, and on the way at every power of two from 2k: a row's
-     * first pairs come with no filter, and waiting for a full reservoir
-     * before the first would let them all in. */
-    if (take & (n == B || ((n & (n - 1)) == 0 && n >= 2 * ts->job->k)))
+    if (hk) {
+        float f = lbk_push(ts->lbk + r * hk, hk, l);
+        lfl_raise(ts, r, f);
+    }
+    /* Cut when full; without the heaps also on the way at every power of
+     * two from 2k, which is then how a floor comes before the room fills
+     * (a row's first pairs pass no filter, and waiting for a full
+     * reservoir before the first would let them all in). */
+    if (take & (n == B || (!hk && (n & (n - 1)) == 0 && n >= 2 * jb->k)))
         lp_cut(ts, r);
 }
 
@@ -546,7 +580,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
     job *jb = ts->job;
     float *lfl = ts->lfl, C = jb->bound_c;
     const float *an = jb->a.lpnorm, *ar = jb->a.lpres, *bn = jb->b.lpnorm, *br = jb->b.lpres;
-    int64_t B = jb->bcap, k2 = 2 * jb->k;
+    int64_t B = jb->bcap, k2 = 2 * jb->k, hk = jb->hk;
     int32_t hit[LP_SPAN + 16];
     lp_floors_in(ts, t->i0, t->i1);
     if (jb->sym)
@@ -560,28 +594,40 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
          * hand): no other row's add or cut touches it. */
         float ai = an[i], ri = ar[i], fi = lfl[i];
         uint64_t *hi = ts->res + i * B;
+        float *hp = hk ? ts->lbk + i * hk : NULL;
         int32_t ni = ts->rn[i];
         for (; j < t->j1; j += LP_SPAN) {
             int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
             int64_t nh = jb->scan_lp(row, bn, br, ai, ri, C, jb->sym ? lfl : NULL, fi, j, end, hit);
             for (int64_t h = 0; h < nh; h++) {
                 int64_t o = hit[h];
-                float v = row[o] + (ri * (bn[o] + br[o]) + (ai * br[o] + C));
-                int take = (v >= fi) & !(jb->self && o == i);
+                float s = row[o], e = ri * (bn[o] + br[o]) + (ai * br[o] + C), v = s + e;
+                int real = !(jb->self && o == i), take = (v >= fi) & real;
                 hi[ni] = sl__key_of(v, o);
                 ni += take;
-                if (take & (ni == B || ((ni & (ni - 1)) == 0 && ni >= k2))) {
+                if (hp && real) {
+                    float f = lbk_push(hp, hk, s - e);
+                    fi = f > fi ? f : fi;
+                }
+                if (take & (ni == B || (!hk && (ni & (ni - 1)) == 0 && ni >= k2))) {
                     ts->rn[i] = ni;
+                    lfl[i] = fi;
                     lp_cut(ts, i);
                     ni = ts->rn[i];
                     fi = lfl[i];
                 }
                 if (jb->sym)
-                    lp_add(ts, o, i, v, v >= lfl[o]);
+                    lp_add(ts, o, i, v, s - e, v >= lfl[o]);
             }
         }
         ts->rn[i] = ni;
+        lfl[i] = fi;
+        if (hk)
+            floor_raise(jb, i, fi);
     }
+    if (hk && jb->sym)
+        for (int64_t o = t->j0; o < t->j1; o++)
+            floor_raise(jb, o, lfl[o]);
 }
 
 /* After the tiles: thread 0's exact lists hold every thread's (merged), and
@@ -675,6 +721,8 @@ static void settle_worker(void *arg, int tid)
                 n += ts->rn[r];
             }
             pfl[l] = best_floor(&jb->ts[0], r, h, n);
+            for (int t = 0; t < T; t++)
+                pfl[l] = jb->ts[t].lfl[r] > pfl[l] ? jb->ts[t].lfl[r] : pfl[l];
             pn[l] = n;
             done[l] = 0;
         }
@@ -847,11 +895,20 @@ static int thread_count(const job *jb)
 #endif
 static void set_bcap(job *jb)
 {
-    int in = jb->kern->input;
-    int64_t lo = in == SL_IN_INT8 || in == SL_IN_INT7 ? SL_LP_BMIN_BYTES : SL_LP_BMIN;
+    int in = jb->kern->input, wide = in == SL_IN_INT8 || in == SL_IN_INT7;
+    int64_t lo = wide ? SL_LP_BMIN_BYTES : SL_LP_BMIN;
     int64_t k = jb->k, B = 2 * k < lo ? lo : 2 * k > 512 ? 512 : 2 * k;
     int64_t fit = (int64_t)((32u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
     jb->bcap = B < fit ? B : fit < 8 ? 8 : fit;
+    /* The heaps of lower bounds, k floats a row and thread: for the wide
+     * bounds of int8 and int7, whose many pairs within reach of a row's
+     * floor would otherwise be cut often, at k <= 32 (a push costs log k),
+     * where they fit in 16 MiB (k <= 20 at n = 100,000 on two threads). In
+     * perf/blocking.py runs on the default workload (perf/README.md) they
+     * made c7-amx 7% faster at k = 10 and 30 and 3% slower at k = 100, and
+     * c6-amx 3% slower at k = 10 and 23% at k = 100. */
+    size_t heaps = (size_t)jb->rows * (size_t)jb->nthreads * (size_t)k * 4;
+    jb->hk = wide && k <= 32 && heaps <= (16u << 20) ? k : 0;
 }
 
 /* Bytes of the job's own allocations (not the caller's output). */
@@ -871,10 +928,11 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     if (jb->lowp) /* lowered thresholds and candidate counts per row */
         b = sl__add(b, sl__mul(T, sl__mul(rows, 8)));
     if (jb->lowp && jb->op == OP_KNN) {
-        /* per row: its floor and bound; per row and thread: the candidate
-         * reservoir and its count */
-        size_t per_row = sl__add(4, sl__mul((size_t)jb->bcap, 8));
-        b = sl__add(b, sl__add(sl__mul(rows, 8), sl__mul(T, sl__mul(rows, per_row))));
+        /* per row: its shared floor; per row and thread: the candidate
+         * reservoir, its count and the heap of lower bounds */
+        size_t per_row =
+            sl__add(sl__add(4, sl__mul((size_t)jb->bcap, 8)), sl__mul((size_t)jb->hk, 4));
+        b = sl__add(b, sl__add(sl__mul(rows, 4), sl__mul(T, sl__mul(rows, per_row))));
         b = sl__add(b, sl__mul(T, settle_bytes(jb))); /* the settle's chunks */
     }
     if (jb->op == OP_KNN) {
@@ -1033,6 +1091,13 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
             if (!ts->res || !ts->rn)
                 return sl__fail(err, SL_ENOMEM, "out of memory for knn candidates");
             memset(ts->rn, 0, rows * 4);
+            if (jb->hk) {
+                size_t nh = sl__mul(rows, (size_t)jb->hk);
+                if (!(ts->lbk = sl__alloc(sl__mul(nh, 4))))
+                    return sl__fail(err, SL_ENOMEM, "out of memory for knn floors");
+                for (size_t q = 0; q < nh; q++)
+                    ts->lbk[q] = -INFINITY;
+            }
         }
     }
     if (jb->lowp) {
@@ -1117,6 +1182,7 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
             sl__free(ts->cand_row);
             sl__free(ts->res);
             sl__free(ts->rn);
+            sl__free(ts->lbk);
         }
         free(jb->ts);
     }
