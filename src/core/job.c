@@ -644,7 +644,20 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
 typedef struct settle_all {
     job *jb;
     _Atomic int64_t next;
+    /* Symmetric jobs: a re-scored pair is wanted by both its rows more often
+     * than not (about 32 of the 38 a row re-scores on the default workload
+     * at int8, k = 10). A row whose chunk no thread has claimed yet gets the
+     * value in its mailbox (mm slots: the other row and f, packed; mn: how
+     * many are taken, and MB_CLOSED once its chunk is claimed), and takes
+     * from there what its own candidates include instead of re-scoring it.
+     * A full or closed mailbox only means the pair is re-scored again. */
+    _Atomic uint64_t *mbox;
+    _Atomic uint32_t *mn;
+    int64_t mm;
 } settle_all;
+
+#define MB_CLOSED 0x80000000u
+#define MB_EMPTY UINT64_MAX
 
 enum { SETTLE_BLOCK = 64, SETTLE_BUCKETS = 4096 };
 
@@ -660,6 +673,17 @@ static int64_t settle_rows(const job *jb)
     return rb < 1 ? 1 : rb > 128 ? 128 : rb;
 }
 
+/* Mailbox slots a row (settle_all): for symmetric jobs, 32, or fewer so
+ * that they stay within 8 MiB (10 at n = 100,000); none below 4. */
+static int64_t mailbox_slots(const job *jb)
+{
+    if (!jb->sym)
+        return 0;
+    int64_t m = (int64_t)((8u << 20) / ((size_t)jb->rows * 8 + 1));
+    m = m > 32 ? 32 : m;
+    return m < 4 ? 0 : m;
+}
+
 /* What settle_worker allocates, per thread. */
 static size_t settle_bytes(const job *jb)
 {
@@ -668,10 +692,70 @@ static size_t settle_bytes(const job *jb)
                    (SETTLE_BUCKETS + 1) * 4 + (size_t)settle_rows(jb) * 20);
 }
 
+/* Leave f, the value of (r, o), in o's mailbox if o's chunk (of rb rows)
+ * is not claimed yet and the mailbox has room. Slot taken first, then the
+ * entry stored: a reader that closes the mailbox in between finds the slot
+ * still empty and skips it. */
+static void deposit(settle_all *sa, int64_t rb, int64_t r, int64_t o, float f)
+{
+    if (o - o % rb < atomic_load_explicit(&sa->next, memory_order_relaxed))
+        return;
+    _Atomic uint32_t *mn = &sa->mn[o];
+    uint32_t c = atomic_load_explicit(mn, memory_order_relaxed);
+    do
+        if ((c & MB_CLOSED) || c >= (uint32_t)sa->mm)
+            return;
+    while (!atomic_compare_exchange_weak_explicit(mn, &c, c + 1, memory_order_relaxed,
+                                                  memory_order_relaxed));
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    atomic_store_explicit(&sa->mbox[o * sa->mm + c], (uint64_t)r << 32 | bits,
+                          memory_order_release);
+}
+
+/* Row r's candidates h[0, n) whose value another row left in r's mailbox go
+ * to the exact lists; returns how many candidates are left, at the front.
+ * The mailbox closes first, so nothing lands in it after. */
+static int64_t collect(settle_all *sa, tstate *me, sl_topk *tk, int64_t r, uint64_t *h, int64_t n)
+{
+    enum { SLOTS = 64 }; /* mm <= 32: at most half full */
+    uint32_t c = atomic_fetch_or(&sa->mn[r], MB_CLOSED) & ~MB_CLOSED;
+    if (!c)
+        return n;
+    uint64_t slot[SLOTS];
+    memset(slot, 0xff, sizeof slot);
+    for (uint32_t q = 0; q < c; q++) {
+        uint64_t v = atomic_load_explicit(&sa->mbox[r * sa->mm + q], memory_order_acquire);
+        if (v == MB_EMPTY)
+            continue;
+        uint32_t at = ((uint32_t)(v >> 32) * 0x9e3779b1u) >> 26;
+        while (slot[at] != MB_EMPTY)
+            at = (at + 1) % SLOTS;
+        slot[at] = v;
+    }
+    int64_t m = 0;
+    for (int64_t q = 0; q < n; q++) {
+        uint32_t o = (uint32_t)sl__key_idx(h[q]), at = (o * 0x9e3779b1u) >> 26;
+        while (slot[at] != MB_EMPTY && (uint32_t)(slot[at] >> 32) != o)
+            at = (at + 1) % SLOTS;
+        if (slot[at] == MB_EMPTY) {
+            h[m++] = h[q];
+            continue;
+        }
+        uint32_t bits = (uint32_t)slot[at];
+        float f;
+        memcpy(&f, &bits, 4);
+        me->cand_row[r]++;
+        if (f >= tk->thr[r])
+            sl__topk_push(tk, r, f, o);
+    }
+    return m;
+}
+
 /* Re-score the pairs p[0, np) of the chunk from row r0, grouped by the
  * other row's block, into the exact lists. */
-static void settle_pairs(tstate *me, sl_topk *tk, int64_t r0, const lp_pair *p, lp_pair *tmp,
-                         int64_t np, uint32_t *cnt)
+static void settle_pairs(settle_all *sa, tstate *me, sl_topk *tk, int64_t r0, const lp_pair *p,
+                         lp_pair *tmp, int64_t np, uint32_t *cnt)
 {
     const job *jb = me->job;
     int shift = 0;
@@ -685,8 +769,16 @@ static void settle_pairs(tstate *me, sl_topk *tk, int64_t r0, const lp_pair *p, 
         cnt[b + 1] += cnt[b];
     for (int64_t q = 0; q < np; q++)
         tmp[cnt[p[q].o >> shift]++] = p[q];
-    for (int64_t q = 0; q < np; q++)
-        settle(me, tk, r0 + tmp[q].r, tmp[q].o);
+    int64_t rb = settle_rows(jb);
+    for (int64_t q = 0; q < np; q++) {
+        int64_t r = r0 + tmp[q].r, o = tmp[q].o;
+        float f = rescore(me, r, o);
+        me->cand_row[r]++;
+        if (f >= tk->thr[r])
+            sl__topk_push(tk, r, f, o);
+        if (sa->mbox)
+            deposit(sa, rb, r, o, f);
+    }
 }
 
 static void settle_worker(void *arg, int tid)
@@ -723,6 +815,8 @@ static void settle_worker(void *arg, int tid)
             pfl[l] = best_floor(&jb->ts[0], r, h, n);
             for (int t = 0; t < T; t++)
                 pfl[l] = jb->ts[t].lfl[r] > pfl[l] ? jb->ts[t].lfl[r] : pfl[l];
+            if (sa->mbox)
+                n = collect(sa, me, tk, r, h, keep_above(h, n, pfl[l]));
             pn[l] = n;
             done[l] = 0;
         }
@@ -748,7 +842,7 @@ static void settle_worker(void *arg, int tid)
             }
             if (!np)
                 break;
-            settle_pairs(me, tk, r0, p, tmp, np, cnt);
+            settle_pairs(sa, me, tk, r0, p, tmp, np, cnt);
         }
     }
 out:
@@ -934,6 +1028,7 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
             sl__add(sl__add(4, sl__mul((size_t)jb->bcap, 8)), sl__mul((size_t)jb->hk, 4));
         b = sl__add(b, sl__add(sl__mul(rows, 4), sl__mul(T, sl__mul(rows, per_row))));
         b = sl__add(b, sl__mul(T, settle_bytes(jb))); /* the settle's chunks */
+        b = sl__add(b, sl__mul(rows, sl__add(sl__mul((size_t)mailbox_slots(jb), 8), 4)));
     }
     if (jb->op == OP_KNN) {
         /* per thread: the lists, their counts and filters; the shared floors */
@@ -1274,8 +1369,23 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
     for (int t = 1; t < jb.nthreads; t++)
         sl__topk_merge(&jb.ts[0].topk, &jb.ts[t].topk);
     if (jb.lowp) {
-        settle_all sa = {&jb, 0};
+        settle_all sa = {&jb, 0, NULL, NULL, mailbox_slots(&jb)};
+        if (sa.mm) { /* without the room, the pairs are re-scored twice */
+            sa.mbox = sl__alloc(sl__mul(sl__mul((size_t)jb.rows, (size_t)sa.mm), 8));
+            sa.mn = sl__alloc(sl__mul((size_t)jb.rows, 4));
+            if (sa.mbox && sa.mn) {
+                memset((void *)sa.mbox, 0xff, (size_t)jb.rows * (size_t)sa.mm * 8);
+                memset((void *)sa.mn, 0, (size_t)jb.rows * 4);
+            } else {
+                sl__free((void *)sa.mbox);
+                sl__free((void *)sa.mn);
+                sa.mbox = NULL;
+                sa.mn = NULL;
+            }
+        }
         sl__run(jb.nthreads, settle_worker, &sa);
+        sl__free((void *)sa.mbox);
+        sl__free((void *)sa.mn);
         if (jb.status != SL_OK) {
             st = sl__fail(err, jb.status, "%s", jb.message);
             goto done;
