@@ -460,13 +460,14 @@ static float best_floor(const tstate *ts, int64_t r, uint64_t *h, int64_t n)
     return fl;
 }
 
-/* Re-score candidate (r, o) and offer it to r's exact list. */
-static inline void settle(tstate *ts, sl_topk *tk, int64_t r, int64_t o)
+/* Re-score candidate (r, o) and offer it to r's exact list; returns its value. */
+static inline float settle(tstate *ts, sl_topk *tk, int64_t r, int64_t o)
 {
     float f = rescore(ts, r, o);
     ts->cand_row[r]++;
     if (f >= tk->thr[r])
         sl__topk_push(tk, r, f, o);
+    return f;
 }
 
 /* Re-score the m best (by u) of row r's candidates h[0, n) that can still
@@ -772,10 +773,7 @@ static void settle_pairs(settle_all *sa, tstate *me, sl_topk *tk, int64_t r0, co
     int64_t rb = settle_rows(jb);
     for (int64_t q = 0; q < np; q++) {
         int64_t r = r0 + tmp[q].r, o = tmp[q].o;
-        float f = rescore(me, r, o);
-        me->cand_row[r]++;
-        if (f >= tk->thr[r])
-            sl__topk_push(tk, r, f, o);
+        float f = settle(me, tk, r, o);
         if (sa->mbox)
             deposit(sa, rb, r, o, f);
     }
