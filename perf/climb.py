@@ -319,11 +319,20 @@ def machine_facts() -> dict:
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    facts["cpu"] = line.split(":", 1)[1].strip()
+                key, _, val = line.partition(":")
+                key = key.strip()
+                if key == "model name":
+                    facts["cpu"] = val.strip()
+                if key in ("cpu family", "model") and val.strip().isdigit():
+                    facts[key.replace(" ", "_")] = int(val)
+                if key == "flags":
                     break
     except OSError:
         pass
+    from perf.peers import core_name
+
+    if core_name(facts):
+        facts["cpu"] = f"{facts['cpu']} ({core_name(facts)})"
     facts["commit"] = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
         cwd=ROOT,

@@ -85,13 +85,30 @@ class Worker:
         self.proc.wait(timeout=30)
 
 
+def core_name(info: dict) -> str:
+    """The AMD core generation from cpuid's family and model, which the
+    model name of these guests ("AMD EPYC") does not give; "" if unknown."""
+    fam, mod = info.get("cpu_family"), info.get("model")
+    if "AMD" not in info.get("cpu", "") or fam is None or mod is None:
+        return ""
+    if fam == 26:
+        return "Zen 5"
+    if fam == 25:
+        return "Zen 4" if (0x10 <= mod < 0x20 or 0x60 <= mod < 0x80 or mod >= 0xA0) else "Zen 3"
+    return "Zen 2" if fam == 23 else ""
+
+
 def machine() -> dict:
     info = {"platform": platform.platform(), "cpus": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
+                key, _, val = line.partition(":")
+                key = key.strip()
+                if key == "model name":
+                    info["cpu"] = val.strip()
+                if key in ("cpu family", "model", "stepping") and val.strip().isdigit():
+                    info[key.replace(" ", "_")] = int(val)
                 if line.startswith("flags"):
                     flags = set(line.split(":", 1)[1].split())
                     info["avx512"] = sorted(g for g in flags if g.startswith("avx512"))
@@ -99,6 +116,7 @@ def machine() -> dict:
                     break
     except OSError:
         pass
+    info["core"] = core_name(info)
     try:
         info["commit"] = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -195,7 +213,10 @@ def main() -> int:
         "peers": {lbl: w.versions for lbl, w in peers.items()},
     }
     m = record["machine"]
-    print(f"# {m.get('cpu', '?')}, {threads} cpus, commit {m['commit']}, {record['date']}")
+    core = f" ({m['core']})" if m.get("core") else ""
+    fam = f", family {m['cpu_family']} model {m['model']}" if "cpu_family" in m else ""
+    cpu = f"{m.get('cpu', '?')}{core}{fam}"
+    print(f"# {cpu}, {threads} cpus, commit {m['commit']}, {record['date']}")
     for lbl, w in peers.items():
         v = w.versions
         print(
@@ -511,7 +532,10 @@ def main() -> int:
     if args.record:
         hist = ROOT / "perf" / "history"
         hist.mkdir(exist_ok=True)
-        cpu = record["machine"].get("cpu", "cpu").replace(" ", "_")
+        mach = record["machine"]
+        cpu = (mach.get("cpu", "cpu") + (f" {mach['core']}" if mach.get("core") else "")).replace(
+            " ", "_"
+        )
         name = f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{cpu}-{record['machine']['commit']}.json"
         (hist / name).write_text(json.dumps(record, indent=1) + "\n")
         print(f"# recorded: perf/history/{name}")
