@@ -523,7 +523,12 @@ static void lp_cut(tstate *ts, int64_t r)
 
 /* Offer the lower bound l of a pair to row r's heap of the k best (hk =
  * k): the least of them, at the root, is a floor once k real pairs are in
- * (the heap starts full of -inf). Returns the new least. */
+ * (the heap starts full of -inf). Returns the new least. The callers offer
+ * only an l above the row's floor as it stands (which is at least the
+ * root): one at or below it could never be part of k pairs that raise the
+ * floor, so the heaps keep the k best of those above the floor at the time
+ * they came, and most pairs that pass the filter (u above the floor, l
+ * below it) skip the push. */
 static inline float lbk_push(float *hp, int64_t k, float l)
 {
     if (!(l > hp[0]))
@@ -554,10 +559,8 @@ static inline void lp_add(tstate *ts, int64_t r, int64_t o, float u, float l, in
     ts->res[r * B + n] = sl__key_of(u, o);
     n += take;
     ts->rn[r] = n;
-    if (hk) {
-        float f = lbk_push(ts->lbk + r * hk, hk, l);
-        lfl_raise(ts, r, f);
-    }
+    if (hk && l > ts->lfl[r]) /* (lbk_push says why only then) */
+        lfl_raise(ts, r, lbk_push(ts->lbk + r * hk, hk, l));
     /* Cut when full; without the heaps also on the way at every power of
      * two from 2k, which is then how a floor comes before the room fills
      * (a row's first pairs pass no filter, and waiting for a full
@@ -606,7 +609,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
                 int real = !(jb->self && o == i), take = (v >= fi) & real;
                 hi[ni] = sl__key_of(v, o);
                 ni += take;
-                if (hp && real) {
+                if (hp && real && s - e > fi) {
                     float f = lbk_push(hp, hk, s - e);
                     fi = f > fi ? f : fi;
                 }
