@@ -84,6 +84,11 @@ typedef struct sl_stats {
     int64_t candidates;
     int64_t candidates_max_row;
     double seconds_rerank;
+    /* knn on c6, c7: the pairs the tiles' filter let through (each pair
+     * once, for whichever of its rows it passed), of which the candidates
+     * are what the floors left at the end. How wide the bound is for this
+     * data, before the fp32 re-score. */
+    int64_t filtered;
 } sl_stats;
 
 /* Options; a zeroed struct (or NULL) means: automatic kernel, all cores, no

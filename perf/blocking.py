@@ -135,16 +135,18 @@ def main() -> int:
             ask(p, f"load x {data} {a.n} {a.d}")
         times: list[list[float]] = [[] for _ in procs]
         cands: list[list[int]] = [[] for _ in procs]
+        hits: list[list[int]] = [[] for _ in procs]
         names = ["" for _ in procs]
         sums = set()
         for _ in range(a.rounds):
-            for p, (_, kern, _, op), t, c, i in zip(procs, specs, times, cands, range(len(procs))):
+            for i, (p, (_, kern, _, op)) in enumerate(zip(procs, specs)):
                 job = f"knn x {a.k}" if op == "knn" else "join x 1.0"
                 r = ask(p, f"{job} {kern} 0")
                 if "error" in r:
                     sys.exit(f"blocking.py: {r['error']}")
-                t.append(r["seconds"])
-                c.append(r.get("candidates", 0))
+                times[i].append(r["seconds"])
+                cands[i].append(r.get("candidates", 0))
+                hits[i].append(r.get("filtered", 0))
                 names[i] = r["kernel"]
                 sums.add((op, r["checksum"]))
         for p in procs:
@@ -155,9 +157,10 @@ def main() -> int:
     job = " / ".join(f"knn k={a.k}" if o == "knn" else "join tau=1" for o in ops)
     isa = f", features capped at {a.isa}" if a.isa else ""
     print(f"self {job}, {a.n} x {a.d}, all threads{isa}, medians of {a.rounds}")
-    for (_, _, v, op), name, t, c in zip(specs, names, times, cands):
+    for (_, _, v, op), name, t, c, h in zip(specs, names, times, cands, hits):
         m = statistics.median(t)
         extra = f"  {statistics.median(c) / a.n:.1f} re-scored per row" if max(c) else ""
+        extra += f", {statistics.median(h) / a.n:.0f} passed the filter" if max(h) else ""
         label = (v or "(defaults)") + (f" {op}" if len(ops) > 1 else "")
         print(f"  {label:32s} {name:12s} {m:.4f} s  x{m / base:.3f} of the first{extra}")
     agree = len(sums) == len(ops)

@@ -8,12 +8,19 @@
  * that shape; tile_bench shows what the blocking keeps of it, and a whole
  * job what the epilogue and the memory keep of that.
  *
+ * Then the rate of each dot-product instruction the AVX-512 rungs use
+ * (vfmadd231ps, vpdpbusd, vpdpwssd, vdpbf16ps): 12 independent
+ * accumulators, nothing else in the loop, so what it prints is how many of
+ * each the core retires a nanosecond, and from that how many multiply-adds
+ * each would give a tile against fp32.
+ *
  *     build/ukr_bench
  */
 #include <immintrin.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "dispatch.h"
 #include "internal.h"
@@ -77,6 +84,75 @@ loop_avx2(const float *pa, const float *pb, int64_t kc, int64_t reps)
     return out[0];
 }
 
+/* 12 chains of one instruction, n instructions in all; the empty asm keeps
+ * every accumulator live in a register between steps. */
+#define CHAINS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define KEEP(r) __asm__ volatile("" : "+v"(v##r));
+#define RATE_FN(name, tgt, T, init, step)                                                          \
+    __attribute__((target(tgt), noinline)) static double name(int64_t n)                           \
+    {                                                                                              \
+        CHAINS(init)                                                                               \
+        __m512i p = _mm512_set1_epi32(0x01010101), q = _mm512_set1_epi32(0x00010001);              \
+        __m512 f = _mm512_set1_ps(0.999f);                                                         \
+        (void)p, (void)q, (void)f;                                                                 \
+        double t0 = sl__now();                                                                     \
+        for (int64_t i = 0; i < n / 12; i++) {                                                     \
+            CHAINS(step)                                                                           \
+            CHAINS(KEEP)                                                                           \
+        }                                                                                          \
+        double t = sl__now() - t0;                                                                 \
+        T out[12];                                                                                 \
+        CHAINS(RATE_OUT)                                                                           \
+        volatile float z = (float)out[0][0];                                                       \
+        (void)z;                                                                                   \
+        return t;                                                                                  \
+    }
+#define RATE_OUT(r) memcpy(out[r], &v##r, sizeof out[r]);
+#define I_INIT(r) __m512i v##r = _mm512_set1_epi32(r);
+#define F_INIT(r) __m512 v##r = _mm512_set1_ps((float)r);
+#define FMA_STEP(r) v##r = _mm512_fmadd_ps(v##r, f, f);
+#define BUSD_STEP(r) v##r = _mm512_dpbusd_epi32(v##r, p, p);
+#define WSSD_STEP(r) v##r = _mm512_dpwssd_epi32(v##r, q, q);
+#define BF16_STEP(r) v##r = _mm512_dpbf16_ps(v##r, (__m512bh)q, (__m512bh)q);
+typedef int32_t i32x16[16];
+typedef float f32x16[16];
+RATE_FN(rate_fma, "avx512f,fma", f32x16, F_INIT, FMA_STEP)
+RATE_FN(rate_busd, "avx512f,avx512vnni", i32x16, I_INIT, BUSD_STEP)
+RATE_FN(rate_wssd, "avx512f,avx512vnni", i32x16, I_INIT, WSSD_STEP)
+RATE_FN(rate_bf16, "avx512f,avx512bf16", f32x16, F_INIT, BF16_STEP)
+
+static void rates(unsigned have)
+{
+    struct {
+        const char *name;
+        double (*fn)(int64_t);
+        unsigned needs;
+        int macs; /* multiply-adds a lane */
+    } ins[] = {{"vfmadd231ps", rate_fma, SL_CPU_FMA, 1},
+               {"vpdpbusd", rate_busd, SL_CPU_AVX512VNNI, 4},
+               {"vpdpwssd", rate_wssd, SL_CPU_AVX512VNNI, 2},
+               {"vdpbf16ps", rate_bf16, SL_CPU_AVX512BF16, 2}};
+    printf("AVX-512 dot-product instructions, 12 independent chains, 1 thread (best of 5)\n");
+    printf("  instruction     per ns   multiply-adds per ns   x fp32\n");
+    double fma = 0;
+    for (int q = 0; q < 4; q++) {
+        if (!(have & ins[q].needs)) {
+            printf("  %-12s  skipped: this CPU lacks it\n", ins[q].name);
+            continue;
+        }
+        int64_t n = 240000000;
+        double best = 0;
+        for (int r = 0; r < 5; r++) {
+            double g = (double)(n / 12 * 12) / ins[q].fn(n) * 1e-9;
+            best = g > best ? g : best;
+        }
+        double macs = best * 16 * ins[q].macs;
+        if (q == 0)
+            fma = macs;
+        printf("  %-12s %9.2f %22.1f %8.2f\n", ins[q].name, best, macs, fma > 0 ? macs / fma : 0);
+    }
+}
+
 typedef float loop_fn(const float *, const float *, int64_t, int64_t);
 
 static void run(const char *name, const char *isa, loop_fn *f, int mr, int nr)
@@ -128,5 +204,7 @@ int main(void)
         run("c4-avx2", "avx2", loop_avx2, 6, 16);
     else
         printf("c4-avx2 loop: skipped, this CPU has no AVX2 + FMA\n");
+    if (have & SL_CPU_AVX512F)
+        rates(have);
     return 0;
 }

@@ -345,6 +345,11 @@ static void test_stats(void)
                "%s: %lld candidates", st.kernel, (long long)st.candidates);
         CHECKF(st.candidates_max_row >= 10 && st.candidates_max_row <= n - 1,
                "%s: max per row %lld", st.kernel, (long long)st.candidates_max_row);
+        /* every candidate passed the filter, for one row or both (a pair
+         * held by both rows can be re-scored for each) */
+        CHECKF(st.filtered <= n * (n - 1) / 2 && 2 * st.filtered >= st.candidates,
+               "%s: %lld passed the filter, %lld candidates", st.kernel, (long long)st.filtered,
+               (long long)st.candidates);
         CHECKF(st.seconds_rerank >= 0 &&
                    st.seconds_rerank <= st.seconds_compute * st.threads + 1e-3,
                "%s: re-rank %.6f s of %.6f", st.kernel, st.seconds_rerank, st.seconds_compute);

@@ -58,7 +58,7 @@ typedef struct tstate {
      * what the re-score cost */
     float *lfl;
     int32_t *cand_row;
-    int64_t cand, timed;
+    int64_t cand, timed, hits;
     uint64_t ticks;
     /* reduced-precision knn: per row, room for bcap candidates not yet
      * re-scored (res: keys of s~ and the other row) and how many it holds */
@@ -603,6 +603,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
         for (; j < t->j1; j += LP_SPAN) {
             int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
             int64_t nh = jb->scan_lp(row, bn, br, ai, ri, C, jb->sym ? lfl : NULL, fi, j, end, hit);
+            ts->hits += nh;
             for (int64_t h = 0; h < nh; h++) {
                 int64_t o = hit[h];
                 float s = row[o], e = ri * (bn[o] + br[o]) + (ai * br[o] + C), v = s + e;
@@ -1048,6 +1049,8 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int6
     memset(jb, 0, sizeof *jb);
     jb->op = op;
     jb->opt = opt;
+    if (opt && opt->stats) /* what the job does not set reads as zero, not as the last job's */
+        memset(opt->stats, 0, sizeof *opt->stats);
     sl_status st = sl__view_check(x, op == OP_KNN ? "database" : "x", err);
     if (st != SL_OK)
         return st;
@@ -1222,9 +1225,10 @@ static void lowp_stats(job *jb)
         return;
     sl_stats *s = jb->opt->stats;
     double secs = sl__now() - jb->t0, rate = (double)(ticks() - jb->tick0) / (secs > 0 ? secs : 1);
-    int64_t cand = 0, timed = 0, most = 0;
+    int64_t cand = 0, timed = 0, most = 0, hits = 0;
     uint64_t tk = 0;
     for (int t = 0; t < jb->nthreads; t++) {
+        hits += jb->ts[t].hits;
         cand += jb->ts[t].cand;
         timed += jb->ts[t].timed;
         tk += jb->ts[t].ticks;
@@ -1236,6 +1240,7 @@ static void lowp_stats(job *jb)
         most = c > most ? c : most;
     }
     s->candidates = cand;
+    s->filtered = hits;
     s->candidates_max_row = most;
     s->seconds_rerank = timed && rate > 0 ? (double)tk / rate * ((double)cand / (double)timed) : 0;
 }

@@ -167,6 +167,7 @@ def test_stats_and_info():
     st = {}
     simladder.knn(rng_rows(50, 8), 3, kernel="c1", stats=st)
     assert st["kernel"] == "c1"
+    assert st["candidates"] == 0 and st["filtered"] == 0  # fp32: nothing filtered
     info = simladder.info()
     assert info["auto"] in simladder.kernels()
     assert simladder.plan("knn", rng_rows(50, 8), k=3) > 0
