@@ -13,10 +13,15 @@
  *     pairs whose f + 2 e reaches the row's estimated k-th best (knn) or
  *     tau (join): what the rung would have to re-score.
  *
- * The prediction is tiles x tile time + candidates x re-score time; a
- * reduced-precision rung is chosen when it predicts at most 0.8 of the fp32
- * time. Jobs under 2^30 multiply-adds stay on fp32: the pilot would cost a
- * visible share of them. The choice only ever selects among exact paths, so
+ * The prediction is tiles x tile time + candidates x CAND_DOTS re-score
+ * times; a reduced-precision rung is chosen when it predicts at most 0.8 of
+ * the fp32 time. The probe's re-score has both rows in cache, where a job's
+ * comes from L3 or memory and brings its share of the filter's passes, the
+ * cuts and the settle: on the Zen 5 of perf/README.md the jobs took 6.3
+ * (c6, k = 10), 8.1 (c6, k = 100) and 1.3 (c7, k = 10) probe re-scores of
+ * thread time beyond the tiles for each candidate the pilot counts; with 1,
+ * auto took c6 at k = 100, 1.2 times c5's time there. Jobs under 2^30 multiply-adds stay on fp32:
+ * the pilot would cost a visible share of them. The choice only ever selects among exact paths, so
  * a wrong guess costs time, never correctness.
  */
 #include <math.h>
@@ -27,7 +32,7 @@
 
 #include "internal.h"
 
-enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512 };
+enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512, CAND_DOTS = 5 };
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static double pair_secs[64]; /* per kernel index: seconds per pair at d = 768 */
@@ -182,7 +187,7 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
             continue; /* no data makes it win */
         double share = pilot_share(lk, op, rows, cols, self, k, tau);
         double cand = share * (double)rows->n * (double)cols->n;
-        double t = tile + cand * dot_secs[lk - sl__kernels] * scale;
+        double t = tile + cand * dot_secs[lk - sl__kernels] * scale * CAND_DOTS;
         if (t < 0.8 * best_t) {
             best_t = t;
             best = lk;
