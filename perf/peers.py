@@ -291,11 +291,23 @@ def main() -> int:
     flops_self = float(n) * n * d
     p1, pT = max(p1, p1b), max(pT, pTb)
     busy = pT < 0.9 * threads * p1 or min(p1b, pTb / threads) < 0.9 * max(p1, pT / threads)
+    # The peak is measured at the start and the end only; a neighbour that
+    # takes a core for part of the run shows as a wide spread of one
+    # contender's rounds instead (the third-fastest round against the
+    # third-slowest, so that one outlier on either side does not count).
+    spread = {}
+    for key, v in times.items():
+        if len(v) >= 5:
+            q = sorted(v)
+            spread[key] = q[-3] / q[2]
+    noisy = sorted(key for key, r in spread.items() if r > 1.25)
     record.update(
         {
             "peak_gflops_1": p1,
             f"peak_gflops_{threads}": pT,
             "cores_busy": busy,
+            "spread": spread,
+            "noisy": noisy,
             "medians": med,
             "all_times": times,
             "kernels": used,
@@ -311,6 +323,12 @@ def main() -> int:
             else ""
         )
     )
+    if noisy:
+        print(
+            "# ** rounds spread by more than 1.25x (third-slowest / third-fastest) for: "
+            + ", ".join(noisy)
+            + ": the machine was shared during this run; ratios involving them are not reliable **"
+        )
     print(f"{'contender':32s} {'median[s]':>10s} {'GFLOP/s':>9s} {'%peak':>6s}")
     for key, t in sorted(med.items(), key=lambda kv: kv[1]):
         gf = (2 if key.startswith("blas[") else 1) * flops_self / t * 1e-9
