@@ -88,6 +88,37 @@ def test_c4_beats_c3():
     assert ratio >= 1.5
 
 
+def test_int8_tile_near_its_instruction_rate():
+    """c7-avx512's tile keeps at least 55% of the multiply-adds vpdpbusd's
+    own rate allows, both measured by this run (interleaved, the best of
+    each), on a CPU with AVX-512 VNNI. gcc 12's code for the intrinsic, which
+    copied every accumulator around each step, held it to 38% on a Zen 5;
+    the inline asm step reaches 96% there (perf/README.md, "A Zen 5"), and
+    72-74% in runs where a neighbour slowed the tile and not the instruction
+    loop."""
+    if "c7-avx512" not in simladder.kernels():
+        pytest.skip("no AVX-512 VNNI on this CPU: c7-avx512's tile not gated")
+    rates, tiles = [], []
+    for _ in range(2):
+        out = subprocess.run(
+            [str(ROOT / "build" / "ukr_bench"), "rates"], capture_output=True, text=True, check=True
+        ).stdout
+        m = re.search(r"vpdpbusd\s+([0-9.]+)", out)
+        assert m, out
+        rates.append(float(m.group(1)))
+        out = subprocess.run(
+            [str(ROOT / "build" / "tile_bench"), "c7-avx512", "768", "quick"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        tiles.append(float(out.strip().splitlines()[-1].split()[2]))
+    ceiling = max(rates) * 16 * 4 * 2  # GFLOP/s: 16 lanes, 4 multiply-adds a lane
+    frac = max(tiles) / ceiling
+    print(f"c7-avx512 tile {max(tiles):.1f} GFLOP/s, {100 * frac:.0f}% of vpdpbusd's {ceiling:.1f}")
+    assert frac >= 0.55, f"c7-avx512's tile at {100 * frac:.0f}% of its instruction rate"
+
+
 def callgrind_count(kernel: str) -> int | None:
     """Instructions executed inside sl_knn for the small job, or None when
     the kernel cannot run here."""

@@ -5,7 +5,9 @@
  * operands sit in cache as well as they can), against the 1-thread peak
  * measured by the same run.
  *
- *     build/tile_bench [kernel [d]]        e.g. build/tile_bench c4-avx512 768
+ *     build/tile_bench [kernel [d [quick]]]   e.g. build/tile_bench c4-avx512 768
+ *
+ * quick: the full-height tile of 256 columns alone (perf/test_gates.py).
  *
  * A whole knn job loses more than this to the epilogue, the heaps, the
  * packing and the columns' trips from L3; a tile that runs far below the
@@ -22,6 +24,7 @@ int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : "c4";
     int64_t n = 10000, d = argc > 2 ? atoll(argv[2]) : 768;
+    int quick = argc > 3 && !strcmp(argv[3], "quick");
     if (d < 1 || d > 65536) {
         fprintf(stderr, "tile_bench: d must be 1 to 65,536\n");
         return 2;
@@ -57,8 +60,8 @@ int main(int argc, char **argv)
     double peak = sl_peak_gflops(isa, 1, 0.5), g[9];
     int64_t rows[] = {k->task_rows / 8, k->task_rows / 2, k->task_rows};
     int64_t cols[] = {32, 256, 1024};
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) {
+    for (int a = quick ? 2 : 0; a < 3; a++)
+        for (int b = quick ? 1 : 0; b < (quick ? 2 : 3); b++) {
             int64_t mr = rows[a], nc = cols[b], j0 = n / 2;
             double flops = 2.0 * (double)mr * (double)nc * (double)d, best = 1e30;
             int reps = (int)(4e10 / flops) + 1;
@@ -81,8 +84,8 @@ int main(int argc, char **argv)
            "best of 5 runs of about 0.2 s\n",
            k->name, (long long)d, isa ? isa : "widest", peak);
     printf("%8s %8s %10s %8s\n", "rows", "cols", "GFLOP/s", "% peak");
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++)
+    for (int a = quick ? 2 : 0; a < 3; a++)
+        for (int b = quick ? 1 : 0; b < (quick ? 2 : 3); b++)
             printf("%8lld %8lld %10.1f %7.1f%%\n", (long long)rows[a], (long long)cols[b],
                    g[3 * a + b], 100 * g[3 * a + b] / peak);
     sl__free(c);

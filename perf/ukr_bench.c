@@ -14,7 +14,7 @@
  * each the core retires a nanosecond, and from that how many multiply-adds
  * each would give a tile against fp32.
  *
- *     build/ukr_bench
+ *     build/ukr_bench [rates]     (rates: the instruction rates alone)
  */
 #include <immintrin.h>
 #include <stdint.h>
@@ -191,11 +191,16 @@ static void run(const char *name, const char *isa, loop_fn *f, int mr, int nr)
     printf("  (peak %.1f GFLOP/s, the larger of before and after each row; best of 5)\n", peak);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     unsigned have = 0;
     if (sl__cpu_usable(NULL, &have, NULL) != SL_OK)
         return 2;
+    if (argc > 1 && !strcmp(argv[1], "rates")) {
+        if (have & SL_CPU_AVX512F)
+            rates(have);
+        return 0;
+    }
     if (have & SL_CPU_AVX512F)
         run("c4-avx512", NULL, loop_avx512, 14, 32);
     else
