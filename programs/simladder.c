@@ -836,9 +836,10 @@ static int cmd_bench(int argc, char **argv)
             const sl_stats *st = &b->stats;
             double busy = (st->seconds_compute + st->seconds_finish) * st->threads;
             printf("#     %s re-scored in fp32: %.1f pairs per row (at most %lld in a row), "
-                   "%.1f%% of the thread time\n",
+                   "%.1f%% of the thread time; %.1f per row passed the filter\n",
                    b->kernel, (double)st->candidates / (double)m, (long long)st->candidates_max_row,
-                   busy > 0 ? 100 * st->seconds_rerank / busy : 0.0);
+                   busy > 0 ? 100 * st->seconds_rerank / busy : 0.0,
+                   (double)st->filtered / (double)m);
         }
         fflush(stdout);
     }
