@@ -316,21 +316,10 @@ def machine_facts() -> dict:
         "cpus": os.cpu_count(),
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
     }
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, val = line.partition(":")
-                key = key.strip()
-                if key == "model name":
-                    facts["cpu"] = val.strip()
-                if key in ("cpu family", "model") and val.strip().isdigit():
-                    facts[key.replace(" ", "_")] = int(val)
-                if key == "flags":
-                    break
-    except OSError:
-        pass
-    from perf.peers import core_name
+    from perf.peers import core_name, cpuinfo
 
+    cpu, _ = cpuinfo()
+    facts.update({key: cpu[key] for key in ("cpu", "cpu_family", "model") if key in cpu})
     if core_name(facts):
         facts["cpu"] = f"{facts['cpu']} ({core_name(facts)})"
     facts["commit"] = subprocess.run(

@@ -23,18 +23,19 @@ import heapq
 import numpy as np
 
 
-def passes(s_lp: np.ndarray, e: np.ndarray, order: np.ndarray, k: int) -> int:
+def passes(s_lp: np.ndarray, e: np.ndarray, order: np.ndarray, k: int, split: int) -> tuple:
+    """Passes among order[:split] and among the rest."""
     heap: list[float] = []
-    n = 0
-    for j in order:
+    n = [0, 0]
+    for q, j in enumerate(order):
         floor = heap[0] if len(heap) == k else -np.inf
-        n += s_lp[j] + e[j] >= floor
+        n[q >= split] += s_lp[j] + e[j] >= floor
         lo = s_lp[j] - e[j]
         if len(heap) < k:
             heapq.heappush(heap, lo)
         elif lo > heap[0]:
             heapq.heapreplace(heap, lo)
-    return n
+    return n[0], n[1]
 
 
 def main() -> None:
@@ -60,17 +61,11 @@ def main() -> None:
         s_lp[o] = -np.inf  # the row itself is no pair
         before, after = np.arange(0, o), np.arange(o + 1, a.n)
         both = np.concatenate([before, after])
-        # all passes, and those among the earlier rows (the row as a column):
-        # the rest came as the row, since the sequence starts with those
-        c = passes(s_lp, e, both, a.k)
-        col_side = passes(s_lp, e, before, a.k)
-        col += col_side
-        row += c - col_side
-        zero = np.zeros_like(e)
-        c0 = passes(s_lp, zero, both, a.k)
-        c0_side = passes(s_lp, zero, before, a.k)
-        col0 += c0_side
-        row0 += c0 - c0_side
+        # the earlier rows first (the row as their column), then the later
+        cs, rs = passes(s_lp, e, both, a.k, len(before))
+        col, row = col + cs, row + rs
+        cs, rs = passes(s_lp, np.zeros_like(e), both, a.k, len(before))
+        col0, row0 = col0 + cs, row0 + rs
     m = len(rows)
     em = np.mean(e_mean)
     print(f"n = {a.n}, d = {a.d}, k = {a.k}, {m} rows sampled; mean int8 e = {em:.4f}")

@@ -98,8 +98,11 @@ def core_name(info: dict) -> str:
     return "Zen 2" if fam == 23 else ""
 
 
-def machine() -> dict:
-    info = {"platform": platform.platform(), "cpus": os.cpu_count()}
+def cpuinfo() -> tuple[dict, set[str]]:
+    """The first CPU's model name ("cpu"), cpu_family, model and stepping
+    from /proc/cpuinfo, and its flags; empty where it cannot be read."""
+    info: dict = {}
+    flags: set[str] = set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -109,13 +112,21 @@ def machine() -> dict:
                     info["cpu"] = val.strip()
                 if key in ("cpu family", "model", "stepping") and val.strip().isdigit():
                     info[key.replace(" ", "_")] = int(val)
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    info["avx512"] = sorted(g for g in flags if g.startswith("avx512"))
-                    info["avx2"] = "avx2" in flags
+                if key == "flags":
+                    flags = set(val.split())
                     break
     except OSError:
         pass
+    return info, flags
+
+
+def machine() -> dict:
+    info = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    cpu, flags = cpuinfo()
+    info.update(cpu)
+    if flags:
+        info["avx512"] = sorted(g for g in flags if g.startswith("avx512"))
+        info["avx2"] = "avx2" in flags
     info["core"] = core_name(info)
     try:
         info["commit"] = subprocess.run(

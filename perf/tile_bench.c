@@ -60,8 +60,9 @@ int main(int argc, char **argv)
     double peak = sl_peak_gflops(isa, 1, 0.5), g[9];
     int64_t rows[] = {k->task_rows / 8, k->task_rows / 2, k->task_rows};
     int64_t cols[] = {32, 256, 1024};
-    for (int a = quick ? 2 : 0; a < 3; a++)
-        for (int b = quick ? 1 : 0; b < (quick ? 2 : 3); b++) {
+    int a0 = quick ? 2 : 0, b0 = quick ? 1 : 0, b1 = quick ? 2 : 3; /* the shapes run */
+    for (int a = a0; a < 3; a++)
+        for (int b = b0; b < b1; b++) {
             int64_t mr = rows[a], nc = cols[b], j0 = n / 2;
             double flops = 2.0 * (double)mr * (double)nc * (double)d, best = 1e30;
             int reps = (int)(4e10 / flops) + 1;
@@ -84,8 +85,8 @@ int main(int argc, char **argv)
            "best of 5 runs of about 0.2 s\n",
            k->name, (long long)d, isa ? isa : "widest", peak);
     printf("%8s %8s %10s %8s\n", "rows", "cols", "GFLOP/s", "% peak");
-    for (int a = quick ? 2 : 0; a < 3; a++)
-        for (int b = quick ? 1 : 0; b < (quick ? 2 : 3); b++)
+    for (int a = a0; a < 3; a++)
+        for (int b = b0; b < b1; b++)
             printf("%8lld %8lld %10.1f %7.1f%%\n", (long long)rows[a], (long long)cols[b],
                    g[3 * a + b], 100 * g[3 * a + b] / peak);
     sl__free(c);

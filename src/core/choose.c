@@ -21,9 +21,10 @@
  * (c6, k = 10), 8.1 (c6, k = 100) and 1.3 (c7, k = 10) probe re-scores of
  * thread time beyond the tiles for each candidate the pilot counts (a
  * scratch build printed the model's terms beside sl_worker's times); with
- * 1, auto took c6 at k = 100, 1.2 times c5's time there. Jobs under 2^30 multiply-adds stay on
- * fp32: the pilot would cost a visible share of them. The choice only ever selects among exact
- * paths, so a wrong guess costs time, never correctness.
+ * 1, auto took c6 at k = 100, 1.2 times c5's time there. Jobs under 2^30
+ * multiply-adds stay on fp32: the pilot would cost a visible share of them.
+ * The choice only ever selects among exact paths, so a wrong guess costs
+ * time, never correctness.
  */
 #include <math.h>
 #include <pthread.h>
