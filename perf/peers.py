@@ -13,7 +13,11 @@ are reported.
 The FMA peak is measured by the same run, on 1 and on all threads, at the
 start and at the end; a 2-thread peak well under twice the 1-thread one means
 another process held a core, and the run says so instead of reporting ratios
-to the peak as if it had not.
+to the peak as if it had not. Since a neighbour comes and goes, each round
+also starts with a short probe of the all-threads peak and, while that says a
+core is busy, waits (up to --wait seconds a round) for it to be free: rounds
+run in the quiet moments the machine has, and a round that still began on a
+busy core is counted, shown and flags the run.
 On an AVX-512 machine a second sl_worker runs with SL_ISA=avx2, so c5 and c7
 also run as an AVX2-only machine picks them (their kernels, not that
 machine's caches or ports): the "avx2 cap" rows, against the AVX2 FMA peak.
@@ -47,6 +51,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTLE = 0.5  # seconds of quiet before each request
+QUIET = 0.9  # an all-threads peak at least this share of threads x 1-thread: cores free
 LOWP = ("c6", "c7")  # the reduced-precision rungs, if this CPU has them
 
 
@@ -181,10 +186,18 @@ def main() -> int:
     ap.add_argument("--no-cross", action="store_true", help="skip the 10k x 100k cross job")
     ap.add_argument("--no-100k", action="store_true", help="skip the n = 100,000 self knn")
     ap.add_argument("--record", action="store_true", help="save the run under perf/history/")
+    ap.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        help="seconds a round may wait for every core to be free (default 30, 0 with --quick)",
+    )
     args = ap.parse_args()
 
     n, d, k = (2000, 768, 10) if args.quick else (10000, 768, 10)
     rounds = args.rounds or (3 if args.quick else 5)
+    if args.wait is None:
+        args.wait = 0.0 if args.quick else 30.0
     tmp = Path(tempfile.mkdtemp(prefix="sl_peers_"))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, d), dtype=np.float32)
@@ -239,6 +252,23 @@ def main() -> int:
         return sl.ask("peak 1 1.0")["gflops"], sl.ask(f"peak {threads} 1.0")["gflops"]
 
     p1, pT = peak()
+    p1 = max(p1, pT / threads)  # the 1-thread reference, for the probes below
+    gates: dict[str, list[float]] = {}
+
+    def gate(section: str) -> None:
+        """Wait, up to --wait seconds, until a short all-threads probe finds
+        every core free; keep the probe's share of the free-machine peak."""
+        nonlocal p1
+        t0 = time.monotonic()
+        while True:
+            g = sl.ask(f"peak {threads} 0.2")["gflops"]
+            p1 = max(p1, g / threads)
+            share = g / (threads * p1)
+            if share >= QUIET or time.monotonic() - t0 >= args.wait:
+                gates.setdefault(section, []).append(share)
+                return
+            time.sleep(1.0)
+
     pA = cap.ask(f"peak {threads} 1.0")["gflops"] if cap else 0.0  # the AVX2 FMA peak
     times: dict[str, list[float]] = {}
     notes: dict[str, str] = {}
@@ -254,6 +284,7 @@ def main() -> int:
                 used[key] = res["kernel"]
 
     for r in range(rounds):
+        gate("main")
         add("sl knn c5", sl.ask(f"knn x {k} c5 0 - {tmp / 'sl_idx.i64'}"))
         add("sl knn c5 1 thread", sl.ask(f"knn x {k} c5 1"))
         add("sl matrix c5", sl.ask("matrix x c5 0"))
@@ -301,7 +332,12 @@ def main() -> int:
     med = {key: statistics.median(v) for key, v in times.items()}
     flops_self = float(n) * n * d
     p1, pT = max(p1, p1b), max(pT, pTb)
-    busy = pT < 0.9 * threads * p1 or min(p1b, pTb / threads) < 0.9 * max(p1, pT / threads)
+    late = sum(s < QUIET for s in gates["main"])  # rounds begun on a busy core
+    busy = (
+        pT < QUIET * threads * p1
+        or min(p1b, pTb / threads) < QUIET * max(p1, pT / threads)
+        or late > 0
+    )
     # The peak is measured at the start and the end only; a neighbour that
     # takes a core for part of the run shows as a wide spread of one
     # contender's rounds instead (the third-fastest round against the
@@ -317,6 +353,7 @@ def main() -> int:
             "peak_gflops_1": p1,
             f"peak_gflops_{threads}": pT,
             "cores_busy": busy,
+            "round_gates": gates,
             "spread": spread,
             "noisy": noisy,
             "medians": med,
@@ -333,6 +370,11 @@ def main() -> int:
             if busy
             else ""
         )
+    )
+    print(
+        f"# each round waited (up to {args.wait:g} s) for a probe to find the cores free: "
+        f"{len(gates['main']) - late} of {len(gates['main'])} began so"
+        + (f"; {late} began on a busy core" if late else "")
     )
     if noisy:
         print(
@@ -431,6 +473,7 @@ def main() -> int:
         """c5 against each faiss build, interleaved round by round: medians."""
         ts: dict[str, list[float]] = {}
         for _ in range(rounds):
+            gate(sl_key)
             ts.setdefault(sl_key, []).append(sl.ask(sl_line).get("seconds", float("nan")))
             for w in fa:
                 res = w.ask({"cmd": "faiss_knn", "threads": threads, **req(w)})
@@ -526,6 +569,7 @@ def main() -> int:
         record["knn_100k"] = {}
         for kern, quant_mib in runs:
             # A fresh worker each, so the peak RSS is this job's alone.
+            gate(f"100k {kern}")
             w2 = Worker("simladder-100k", [str(worker_bin)], json_requests=False)
             base = w2.ask("rss")["maxrss_kib"]
             w2.ask(f"load big {tmp / 'big.f32'} {nbig} {d}")
@@ -547,6 +591,14 @@ def main() -> int:
             fig[f"knn_100k_rss_extra_mib{tag}"] = extra
             record["knn_100k"][kern] = {"seconds": res.get("seconds"), "maxrss_kib": rss}
 
+    # The races and the 100k runs had their own probes: say if any began busy.
+    later = {s: sum(g < QUIET for g in v) for s, v in gates.items() if s != "main"}
+    if any(later.values()):
+        print(
+            "# ** began on a busy core after waiting: "
+            + ", ".join(f"{s}: {c} of {len(gates[s])}" for s, c in later.items() if c)
+            + " (their figures are not reliable) **"
+        )
     record["figures"] = fig
     print("# figures (ratios measured in this run):")
     for key, v in fig.items():
