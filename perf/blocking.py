@@ -14,7 +14,8 @@ perf/README.md, on any AVX2 machine:
 
 The variants then run
 the same job (default: self knn, k = 10 or -k; --op join: self join at tau = 1;
---op knn,join: both, which prices the knn epilogue against a bare scan; on
+--op knn,join: both, which prices the knn epilogue against a bare scan;
+--op matrix: the full self matrix, its mirror and output stores; on
 the seeded 10,000 x 768 default workload, all threads) round after round,
 one after the other within each round, and the medians are printed with each
 variant's ratio to the first.
@@ -90,8 +91,8 @@ def main() -> int:
     ap.add_argument(
         "--op",
         default="knn",
-        help="knn, join or both as knn,join (each variant then runs each op in turn); join "
-        "runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
+        help="knn, join, matrix, or several as knn,join (each variant then runs each op in "
+        "turn); join runs at tau = 1, so its epilogue is a bare scan: the tiles alone, nearly",
     )
     ap.add_argument("--isa", default="", help="cap the workers' CPU features (SL_ISA)")
     ap.add_argument("-k", type=int, default=10, help="knn's k")
@@ -100,8 +101,9 @@ def main() -> int:
     ap.add_argument("-d", type=int, default=768)
     a = ap.parse_args()
     ops = a.op.split(",")
-    if not ops or any(o not in ("knn", "join") for o in ops):
-        sys.exit(f"blocking.py: --op takes knn, join or knn,join, not {a.op!r}")
+    jobs = {"knn": f"knn x {a.k}", "join": "join x 1.0", "matrix": "matrix x"}
+    if not ops or any(o not in jobs for o in ops):
+        sys.exit(f"blocking.py: --op takes knn, join, matrix or a list of them, not {a.op!r}")
     specs = [
         (v.partition("@")[0], v.partition("@")[2] or a.kernel, v, o)
         for v in a.variants
@@ -140,8 +142,7 @@ def main() -> int:
         sums = set()
         for _ in range(a.rounds):
             for i, (p, (_, kern, _, op)) in enumerate(zip(procs, specs)):
-                job = f"knn x {a.k}" if op == "knn" else "join x 1.0"
-                r = ask(p, f"{job} {kern} 0")
+                r = ask(p, f"{jobs[op]} {kern} 0")
                 if "error" in r:
                     sys.exit(f"blocking.py: {r['error']}")
                 times[i].append(r["seconds"])
@@ -154,7 +155,8 @@ def main() -> int:
             p.stdin.close()
             p.wait()
     base = statistics.median(times[0])
-    job = " / ".join(f"knn k={a.k}" if o == "knn" else "join tau=1" for o in ops)
+    label_of = {"knn": f"knn k={a.k}", "join": "join tau=1", "matrix": "matrix"}
+    job = " / ".join(label_of[o] for o in ops)
     isa = f", features capped at {a.isa}" if a.isa else ""
     print(f"self {job}, {a.n} x {a.d}, all threads{isa}, medians of {a.rounds}")
     for (_, _, v, op), name, t, c, h in zip(specs, names, times, cands, hits):

@@ -19,6 +19,8 @@
 #include "testdata.h"
 #include "testhelp.h"
 
+extern size_t sl__stream_min; /* src/core/internal.h */
+
 static int quick;
 
 /* ---- data ---- */
@@ -224,12 +226,20 @@ static void grid_case(int64_t n, int64_t d, int self)
         sl_options o = {0};
         o.kernel = kern;
         sl_error e;
-        for (int64_t q = 0; q < n * ldo; q++)
-            out[q] = 12345.0f;
-        sl_status st = sl_matrix(&vx, self ? NULL : &vy, out, ldo, &o, &e);
-        CHECKF(st == SL_OK, "%s matrix: %s", kern, e.message);
-        if (st == SL_OK)
-            check_matrix(kern, ki, out, ldo, s, n, cols, d, self);
+        sl_status st = SL_OK;
+        /* Twice: with the output's normal stores, and with every store
+         * non-temporal (job.c takes that path for outputs over 64 MiB). */
+        size_t stream_min = sl__stream_min;
+        for (int nt = 0; nt < 2; nt++) {
+            for (int64_t q = 0; q < n * ldo; q++)
+                out[q] = 12345.0f;
+            sl__stream_min = nt ? 0 : stream_min;
+            st = sl_matrix(&vx, self ? NULL : &vy, out, ldo, &o, &e);
+            sl__stream_min = stream_min;
+            CHECKF(st == SL_OK, "%s matrix%s: %s", kern, nt ? " (streamed)" : "", e.message);
+            if (st == SL_OK)
+                check_matrix(kern, ki, out, ldo, s, n, cols, d, self);
+        }
 
         /* knn: queries are the rows of the matrix above (x), database y. */
         /* 40: a reservoir list (topk.c) that fills and is cut back */

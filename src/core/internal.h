@@ -144,6 +144,13 @@ static inline float sl__lp_bound(float a1, float r1, float a2, float r2, float c
     return a1 * r2 + r1 * a2 + r1 * r2 + c;
 }
 
+/* ---- job ---- */
+
+/* Matrix outputs of more bytes than this are stored past the caches
+ * (non-temporal stores, job.c); tests set it to 0 to run that path on
+ * small shapes. */
+extern size_t sl__stream_min;
+
 /* ---- choose: auto between fp32 and the reduced-precision rungs ---- */
 
 /* op: 1 knn, 2 join. rows/cols: the tile rows' and columns' views. Returns

@@ -88,8 +88,9 @@ typedef struct job {
     int64_t rows, cols;
     float *out; /* matrix */
     int64_t ldo;
-    int64_t k; /* knn */
-    float tau; /* join */
+    int stream; /* matrix: store the output past the caches (see put_row) */
+    int64_t k;  /* knn */
+    float tau;  /* join */
     task *tasks;
     int64_t ntasks;
     int nthreads;
@@ -134,6 +135,46 @@ static void job_fail(job *jb, sl_status st, const char *msg)
 
 /* ---- epilogues: what happens to a tile while it is hot ---- */
 
+/* A matrix output larger than this is more than the caches keep for the
+ * caller to read back (Zen's last level is 32 MiB a CCD; the Xeons' is
+ * shared with the host's other guests), so its stores go around them:
+ * a normal store first fetches the line it overwrites (a read for
+ * ownership), which doubles the memory traffic of a job whose output is
+ * most of its traffic. Non-temporal stores of 16 bytes fill each line in
+ * the core's write-combining buffers and send it to memory whole
+ * (perf/README.md, "The matrix's stores", has what that saves). */
+#ifndef SL_STREAM_MIB
+#define SL_STREAM_MIB 64
+#endif
+size_t sl__stream_min = (size_t)SL_STREAM_MIB << 20; /* tests lower it to cover the path */
+
+static inline void put_row(float *dst, const float *src, int64_t n, int stream)
+{
+#if defined(__SSE2__)
+    if (stream) {
+        int64_t q = 0;
+        for (; q < n && ((uintptr_t)(dst + q) & 15); q++)
+            dst[q] = src[q];
+        for (; q + 4 <= n; q += 4)
+            _mm_stream_ps(dst + q, _mm_loadu_ps(src + q));
+        for (; q < n; q++)
+            dst[q] = src[q];
+        return;
+    }
+#endif
+    memcpy(dst, src, (size_t)n * sizeof *dst);
+}
+
+#if defined(__SSE2__)
+static inline void put4(float *dst, __m128 v, int stream)
+{
+    if (stream && !((uintptr_t)dst & 15))
+        _mm_stream_ps(dst, v);
+    else
+        _mm_storeu_ps(dst, v);
+}
+#endif
+
 static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
 {
     /* The tile was computed in the thread's own buffer (computing in place,
@@ -146,11 +187,10 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
     int64_t ldo = jb->ldo;
     for (int64_t i = t->i0; i < t->i1; i++) {
         int64_t j = jb->sym && i > t->j0 ? (i < t->j1 ? i : t->j1) : t->j0;
-        memcpy(out + i * ldo + j, c + (i - t->i0) * ldc + (j - t->j0),
-               (size_t)(t->j1 - j) * sizeof(float));
+        put_row(out + i * ldo + j, c + (i - t->i0) * ldc + (j - t->j0), t->j1 - j, jb->stream);
     }
     if (!jb->sym)
-        return;
+        goto fence;
     int64_t j = t->j0;
 #if defined(__SSE2__)
     /* 4 x 4 blocks transposed in registers: contiguous reads of the tile,
@@ -163,10 +203,10 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
             __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ldc);
             __m128 r2 = _mm_loadu_ps(src + 2 * ldc), r3 = _mm_loadu_ps(src + 3 * ldc);
             _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-            _mm_storeu_ps(out + j * ldo + i, r0);
-            _mm_storeu_ps(out + (j + 1) * ldo + i, r1);
-            _mm_storeu_ps(out + (j + 2) * ldo + i, r2);
-            _mm_storeu_ps(out + (j + 3) * ldo + i, r3);
+            put4(out + j * ldo + i, r0, jb->stream);
+            put4(out + (j + 1) * ldo + i, r1, jb->stream);
+            put4(out + (j + 2) * ldo + i, r2, jb->stream);
+            put4(out + (j + 3) * ldo + i, r3, jb->stream);
         }
         for (; i < t->i1; i++)
             for (int64_t jj = j; jj < j + 4; jj++)
@@ -180,6 +220,14 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
         for (int64_t i = t->i0; i < end; i++)
             dst[i] = src[(i - t->i0) * ldc];
     }
+fence:
+#if defined(__SSE2__)
+    /* Non-temporal stores are not ordered with the others: drain them
+     * before the task counts as done. */
+    if (jb->stream)
+        _mm_sfence();
+#endif
+    return;
 }
 
 /* The first j in [j, end) where row[j] >= th, or (thr given) row[j] >=
@@ -1317,6 +1365,7 @@ sl_status sl_matrix(const sl_view *x, const sl_view *y, float *out, int64_t ldo,
                         (long long)jb.rows, (long long)ldo);
     jb.out = out;
     jb.ldo = ldo;
+    jb.stream = (double)jb.rows * (double)ldo * 4 > (double)sl__stream_min;
     if ((st = start(&jb, x, y, &pa, &pb, err)) == SL_OK)
         st = compute(&jb, err);
     finish_stats(&jb, sl__now());
