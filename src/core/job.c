@@ -423,7 +423,11 @@ static inline uint64_t ticks(void)
 }
 
 /* The fp32 value of (i, j). One re-score in 8 is timed (reading the clock
- * costs about as much as a short dot), and the job scales the sum. */
+ * costs about as much as a short dot), and the job scales the sum. A
+ * sample of 2^20 ticks or more (about a third of a millisecond, where one
+ * re-score of the longest rows takes tens of microseconds) was interrupted
+ * by the scheduler or a page fault: scaled up, one such sample could
+ * exceed the whole job's time on a small job, so it is dropped. */
 static inline float rescore_rows(tstate *ts, const float *x, const float *y)
 {
     const job *jb = ts->job;
@@ -432,8 +436,11 @@ static inline float rescore_rows(tstate *ts, const float *x, const float *y)
         return jb->kern->rescore(x, y, jb->a.ld);
     uint64_t t0 = ticks();
     float f = jb->kern->rescore(x, y, jb->a.ld);
-    ts->ticks += ticks() - t0;
-    ts->timed++;
+    uint64_t dt = ticks() - t0;
+    if (dt < (uint64_t)1 << 20) {
+        ts->ticks += dt;
+        ts->timed++;
+    }
     return f;
 }
 
@@ -1290,7 +1297,9 @@ static void lowp_stats(job *jb)
     s->candidates = cand;
     s->filtered = hits;
     s->candidates_max_row = most;
-    s->seconds_rerank = timed && rate > 0 ? (double)tk / rate * ((double)cand / (double)timed) : 0;
+    double est = timed && rate > 0 ? (double)tk / rate * ((double)cand / (double)timed) : 0;
+    /* An estimate: never more than the thread-seconds the job had. */
+    s->seconds_rerank = est < secs * jb->nthreads ? est : secs * jb->nthreads;
 }
 
 static sl_status compute(job *jb, sl_error *err)
