@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h" /* sl__stream_min */
 #include "oracle.h"
 #include "simladder.h"
 #include "testdata.h"
 #include "testhelp.h"
-
-extern size_t sl__stream_min; /* src/core/internal.h */
 
 static int quick;
 

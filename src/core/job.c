@@ -175,23 +175,12 @@ static inline void put4(float *dst, __m128 v, int stream)
 }
 #endif
 
-static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
+/* A self tile's mirror: its columns become output rows, one output row (a
+ * tile column) at a time so the writes are contiguous. */
+static void mirror_tile(const job *jb, const task *t, const float *c, int64_t ldc)
 {
-    /* The tile was computed in the thread's own buffer (computing in place,
-     * with the output's long rows as the stride, would put the tile's rows
-     * on a few cache sets and thrash them). Copy it out, and in a self job
-     * mirror it into the lower triangle, one output row (a tile column) at
-     * a time so the writes are contiguous; this tile is that region's only
-     * writer, so threads mirror in parallel. */
     float *out = jb->out;
-    int64_t ldo = jb->ldo;
-    for (int64_t i = t->i0; i < t->i1; i++) {
-        int64_t j = jb->sym && i > t->j0 ? (i < t->j1 ? i : t->j1) : t->j0;
-        put_row(out + i * ldo + j, c + (i - t->i0) * ldc + (j - t->j0), t->j1 - j, jb->stream);
-    }
-    if (!jb->sym)
-        goto fence;
-    int64_t j = t->j0;
+    int64_t ldo = jb->ldo, j = t->j0;
 #if defined(__SSE2__)
     /* 4 x 4 blocks transposed in registers: contiguous reads of the tile,
      * contiguous writes of the output. Blocks that touch the diagonal are
@@ -220,14 +209,29 @@ static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
         for (int64_t i = t->i0; i < end; i++)
             dst[i] = src[(i - t->i0) * ldc];
     }
-fence:
+}
+
+static void epilogue_matrix(job *jb, const task *t, const float *c, int64_t ldc)
+{
+    /* The tile was computed in the thread's own buffer (computing in place,
+     * with the output's long rows as the stride, would put the tile's rows
+     * on a few cache sets and thrash them). Copy it out, and in a self job
+     * mirror it into the lower triangle; this tile is that region's only
+     * writer, so threads mirror in parallel. */
+    float *out = jb->out;
+    int64_t ldo = jb->ldo;
+    for (int64_t i = t->i0; i < t->i1; i++) {
+        int64_t j = jb->sym && i > t->j0 ? (i < t->j1 ? i : t->j1) : t->j0;
+        put_row(out + i * ldo + j, c + (i - t->i0) * ldc + (j - t->j0), t->j1 - j, jb->stream);
+    }
+    if (jb->sym)
+        mirror_tile(jb, t, c, ldc);
 #if defined(__SSE2__)
     /* Non-temporal stores are not ordered with the others: drain them
      * before the task counts as done. */
     if (jb->stream)
         _mm_sfence();
 #endif
-    return;
 }
 
 /* The first j in [j, end) where row[j] >= th, or (thr given) row[j] >=
@@ -1374,7 +1378,7 @@ sl_status sl_matrix(const sl_view *x, const sl_view *y, float *out, int64_t ldo,
                         (long long)jb.rows, (long long)ldo);
     jb.out = out;
     jb.ldo = ldo;
-    jb.stream = (double)jb.rows * (double)ldo * 4 > (double)sl__stream_min;
+    jb.stream = (size_t)jb.rows * (size_t)ldo * 4 > sl__stream_min; /* fits: checked above */
     if ((st = start(&jb, x, y, &pa, &pb, err)) == SL_OK)
         st = compute(&jb, err);
     finish_stats(&jb, sl__now());
