@@ -13,11 +13,14 @@ are reported.
 The FMA peak is measured by the same run, on 1 and on all threads, at the
 start and at the end; a 2-thread peak well under twice the 1-thread one means
 another process held a core, and the run says so instead of reporting ratios
-to the peak as if it had not. Since a neighbour comes and goes, each round
-also starts with a short probe of the all-threads peak and, while that says a
-core is busy, waits (up to --wait seconds a round) for it to be free: rounds
-run in the quiet moments the machine has, and a round that still began on a
-busy core is counted, shown and flags the run.
+to the peak as if it had not. Since a neighbour comes and goes, every timed
+sample is bracketed by short probes of the all-threads peak: before it, while
+the probe says a core is busy, the sample waits (up to --wait seconds) for it
+to be free; after it, a second probe, and a sample whose probe after it found
+a core busy is taken again (up to RETAKE times; not with --quick). The rule
+is the same for every contender and looks only at the probes, never at the
+sample's time.
+Samples still bracketed by a busy probe are counted, shown and flag the run.
 On an AVX-512 machine a second sl_worker runs with SL_ISA=avx2, so c5 and c7
 also run as an AVX2-only machine picks them (their kernels, not that
 machine's caches or ports): the "avx2 cap" rows, against the AVX2 FMA peak.
@@ -52,6 +55,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SETTLE = 0.5  # seconds of quiet before each request
 QUIET = 0.9  # an all-threads peak at least this share of threads x 1-thread: cores free
+RETAKE = 2  # times a sample is taken again when the probe after it found a core busy
 LOWP = ("c6", "c7")  # the reduced-precision rungs, if this CPU has them
 
 
@@ -192,6 +196,12 @@ def main() -> int:
         default=None,
         help="seconds a round may wait for every core to be free (default 30, 0 with --quick)",
     )
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=900.0,
+        help="seconds the whole run may spend waiting and taking samples again (default 900)",
+    )
     args = ap.parse_args()
 
     n, d, k = (2000, 768, 10) if args.quick else (10000, 768, 10)
@@ -253,21 +263,37 @@ def main() -> int:
 
     p1, pT = peak()
     p1 = max(p1, pT / threads)  # the 1-thread reference, for the probes below
-    gates: dict[str, list[float]] = {}
+    spent = 0.0  # seconds of waiting and of samples taken again, against --budget
+    brackets: dict[str, list[float]] = {}  # per sample kept: the lower of its two probes
+    retakes: dict[str, int] = {}
 
-    def gate(section: str) -> None:
-        """Wait, up to --wait seconds, until a short all-threads probe finds
-        every core free; keep the probe's share of the free-machine peak."""
+    def probe() -> float:
+        """A short all-threads FMA probe: its share of the free-machine peak."""
         nonlocal p1
-        t0 = time.monotonic()
-        while True:
-            g = sl.ask(f"peak {threads} 0.2")["gflops"]
-            p1 = max(p1, g / threads)
-            share = g / (threads * p1)
-            if share >= QUIET or time.monotonic() - t0 >= args.wait:
-                gates.setdefault(section, []).append(share)
-                return
-            time.sleep(1.0)
+        g = sl.ask(f"peak {threads} 0.2")["gflops"]
+        p1 = max(p1, g / threads)
+        return g / (threads * p1)
+
+    def timed(section: str, call, retake: int = 0 if args.quick else RETAKE) -> dict:
+        """One sample between two probes: wait (up to --wait seconds) until a
+        probe finds every core free, run it, probe again, and take it again
+        if that probe found a core busy."""
+        nonlocal spent
+        for attempt in range(retake + 1):
+            before, t0 = probe(), time.monotonic()
+            while before < QUIET and min(args.wait, args.budget - spent) > time.monotonic() - t0:
+                time.sleep(1.0)
+                before = probe()
+            t1 = time.monotonic()
+            spent += t1 - t0
+            res = call()
+            after = probe()
+            if (before >= QUIET and after >= QUIET) or attempt == retake or spent >= args.budget:
+                break
+            spent += time.monotonic() - t1  # a sample thrown away
+            retakes[section] = retakes.get(section, 0) + 1
+        brackets.setdefault(section, []).append(min(before, after))
+        return res
 
     pA = cap.ask(f"peak {threads} 1.0")["gflops"] if cap else 0.0  # the AVX2 FMA peak
     times: dict[str, list[float]] = {}
@@ -283,56 +309,60 @@ def main() -> int:
             if "kernel" in res:
                 used[key] = res["kernel"]
 
+    def run(key: str, w: Worker, req: dict | str) -> None:
+        add(key, timed(key, lambda: w.ask(req)))
+
     for r in range(rounds):
-        gate("main")
-        add("sl knn c5", sl.ask(f"knn x {k} c5 0 - {tmp / 'sl_idx.i64'}"))
-        add("sl knn c5 1 thread", sl.ask(f"knn x {k} c5 1"))
-        add("sl matrix c5", sl.ask("matrix x c5 0"))
+        run("sl knn c5", sl, f"knn x {k} c5 0 - {tmp / 'sl_idx.i64'}")
+        run("sl knn c5 1 thread", sl, f"knn x {k} c5 1")
+        run("sl matrix c5", sl, "matrix x c5 0")
         # The reduced-precision rungs (each its best variant on this CPU),
         # exact through the fp32 re-score: the same answer as c5.
         for rung in LOWP:
-            add(f"sl knn {rung}", sl.ask(f"knn x {k} {rung} 0 - {tmp / f'sl_{rung}.i64'}"))
+            run(f"sl knn {rung}", sl, f"knn x {k} {rung} 0 - {tmp / f'sl_{rung}.i64'}")
         if cap:
-            add("sl knn c5 (avx2 cap)", cap.ask(f"knn x {k} c5 0"))
-            add("sl knn c7 (avx2 cap)", cap.ask(f"knn x {k} c7 0 - {tmp / 'sl_c7_avx2.i64'}"))
+            run("sl knn c5 (avx2 cap)", cap, f"knn x {k} c5 0")
+            run("sl knn c7 (avx2 cap)", cap, f"knn x {k} c7 0 - {tmp / 'sl_c7_avx2.i64'}")
         for lbl, w in peers.items():
-            add(f"numpy[{lbl}] matrix", w.ask({"cmd": "numpy_matrix", "name": "x"}))
-            add(f"blas[{lbl}] sgemm", w.ask({"cmd": "numpy_gemm", "name": "x"}))
-            add(
+            run(f"numpy[{lbl}] matrix", w, {"cmd": "numpy_matrix", "name": "x"})
+            run(f"blas[{lbl}] sgemm", w, {"cmd": "numpy_gemm", "name": "x"})
+            run(
                 f"numpy[{lbl}] knn",
-                w.ask({"cmd": "numpy_knn", "name": "x", "k": k, "out": str(tmp / f"np_{lbl}.npy")}),
+                w,
+                {"cmd": "numpy_knn", "name": "x", "k": k, "out": str(tmp / f"np_{lbl}.npy")},
             )
             if not str(w.versions.get("faiss", "absent")).startswith("absent"):
-                add(
+                run(
                     f"faiss[{lbl}] knn",
-                    w.ask(
-                        {
-                            "cmd": "faiss_knn",
-                            "name": "x",
-                            "k": k,
-                            "threads": threads,
-                            "out": str(tmp / f"faiss_{lbl}.npy"),
-                        }
-                    ),
+                    w,
+                    {
+                        "cmd": "faiss_knn",
+                        "name": "x",
+                        "k": k,
+                        "threads": threads,
+                        "out": str(tmp / f"faiss_{lbl}.npy"),
+                    },
                 )
             if r == 0 and not str(w.versions.get("hnswlib", "absent")).startswith("absent"):
-                add(
+                run(
                     f"hnswlib[{lbl}] knn",
-                    w.ask(
-                        {
-                            "cmd": "hnsw_knn",
-                            "name": "x",
-                            "k": k,
-                            "threads": threads,
-                            "out": str(tmp / f"hnsw_{lbl}.npy"),
-                        }
-                    ),
+                    w,
+                    {
+                        "cmd": "hnsw_knn",
+                        "name": "x",
+                        "k": k,
+                        "threads": threads,
+                        "out": str(tmp / f"hnsw_{lbl}.npy"),
+                    },
                 )
+    main_keys = set(brackets)
     p1b, pTb = peak()
     med = {key: statistics.median(v) for key, v in times.items()}
     flops_self = float(n) * n * d
     p1, pT = max(p1, p1b), max(pT, pTb)
-    late = sum(s < QUIET for s in gates["main"])  # rounds begun on a busy core
+    # kept samples of the main rounds that a busy probe bracketed
+    late = sum(g < QUIET for key in main_keys for g in brackets[key])
+    nsamples = sum(len(brackets[key]) for key in main_keys)
     busy = (
         pT < QUIET * threads * p1
         or min(p1b, pTb / threads) < QUIET * max(p1, pT / threads)
@@ -353,7 +383,8 @@ def main() -> int:
             "peak_gflops_1": p1,
             f"peak_gflops_{threads}": pT,
             "cores_busy": busy,
-            "round_gates": gates,
+            "sample_brackets": brackets,
+            "retakes": retakes,
             "spread": spread,
             "noisy": noisy,
             "medians": med,
@@ -372,9 +403,13 @@ def main() -> int:
         )
     )
     print(
-        f"# each round waited (up to {args.wait:g} s) for a probe to find the cores free: "
-        f"{len(gates['main']) - late} of {len(gates['main'])} began so"
-        + (f"; {late} began on a busy core" if late else "")
+        f"# each sample waited (up to {args.wait:g} s) for a probe to find the cores free and "
+        f"was taken again (up to {0 if args.quick else RETAKE} times) if the probe after it "
+        "did not: "
+        f"{nsamples - late} of {nsamples} kept samples had free cores on both sides"
+        + (f"; {late} did not" if late else "")
+        + f"; {sum(retakes.get(key, 0) for key in main_keys)} samples retaken"
+        + (f" (the --budget of {args.budget:g} s ran out)" if spent >= args.budget else "")
     )
     if noisy:
         print(
@@ -473,10 +508,13 @@ def main() -> int:
         """c5 against each faiss build, interleaved round by round: medians."""
         ts: dict[str, list[float]] = {}
         for _ in range(rounds):
-            gate(sl_key)
-            ts.setdefault(sl_key, []).append(sl.ask(sl_line).get("seconds", float("nan")))
+            res = timed(sl_key, lambda: sl.ask(sl_line))
+            ts.setdefault(sl_key, []).append(res.get("seconds", float("nan")))
             for w in fa:
-                res = w.ask({"cmd": "faiss_knn", "threads": threads, **req(w)})
+                res = timed(
+                    faiss_key(w),
+                    lambda w=w: w.ask({"cmd": "faiss_knn", "threads": threads, **req(w)}),
+                )
                 if "seconds" in res:
                     ts.setdefault(faiss_key(w), []).append(res["seconds"])
         return {key: statistics.median(v) for key, v in ts.items()}
@@ -569,13 +607,17 @@ def main() -> int:
         record["knn_100k"] = {}
         for kern, quant_mib in runs:
             # A fresh worker each, so the peak RSS is this job's alone.
-            gate(f"100k {kern}")
-            w2 = Worker("simladder-100k", [str(worker_bin)], json_requests=False)
-            base = w2.ask("rss")["maxrss_kib"]
-            w2.ask(f"load big {tmp / 'big.f32'} {nbig} {d}")
-            res = w2.ask(f"knn big {k} {kern} 0")
-            rss = w2.ask("rss")["maxrss_kib"]
-            w2.close()
+            def fresh(kern=kern) -> dict:
+                w2 = Worker("simladder-100k", [str(worker_bin)], json_requests=False)
+                res = {"base": w2.ask("rss")["maxrss_kib"]}
+                w2.ask(f"load big {tmp / 'big.f32'} {nbig} {d}")
+                res.update(w2.ask(f"knn big {k} {kern} 0"))
+                res["rss"] = w2.ask("rss")["maxrss_kib"]
+                w2.close()
+                return res
+
+            res = timed(f"100k {kern}", fresh, retake=min(1, RETAKE))
+            base, rss = res["base"], res["rss"]
             extra = rss / 1024 - input_mib - packed_mib - (quant_mib or 0)
             t10 = t5 if kern == "c5" else med.get(f"sl knn {kern[:2]}", float("nan"))
             ratio = res.get("seconds", float("nan")) / (100 * t10)
@@ -592,11 +634,11 @@ def main() -> int:
             record["knn_100k"][kern] = {"seconds": res.get("seconds"), "maxrss_kib": rss}
 
     # The races and the 100k runs had their own probes: say if any began busy.
-    later = {s: sum(g < QUIET for g in v) for s, v in gates.items() if s != "main"}
+    later = {s: sum(g < QUIET for g in v) for s, v in brackets.items() if s not in main_keys}
     if any(later.values()):
         print(
-            "# ** began on a busy core after waiting: "
-            + ", ".join(f"{s}: {c} of {len(gates[s])}" for s, c in later.items() if c)
+            "# ** had a busy core beside them after retakes: "
+            + ", ".join(f"{s}: {c} of {len(brackets[s])}" for s, c in later.items() if c)
             + " (their figures are not reliable) **"
         )
     record["figures"] = fig
