@@ -8,6 +8,8 @@
  *     build/tile_bench [kernel [d [quick]]]   e.g. build/tile_bench c4-avx512 768
  *
  * quick: the full-height tile of 256 columns alone (perf/test_gates.py).
+ * Without it, the full-height tile also runs with its columns moving through
+ * the operand, as in a job.
  *
  * A whole knn job loses more than this to the epilogue, the heaps, the
  * packing and the columns' trips from L3; a tile that runs far below the
@@ -77,6 +79,29 @@ int main(int argc, char **argv)
             }
             g[3 * a + b] = flops / best * 1e-9;
         }
+    /* The full-height tile again, its columns moving on by 256 each call
+     * through the whole operand, as a job's tiles do: the columns then come
+     * from L3 (or memory) every call, and the difference from the fixed
+     * range above is what those trips cost. Not with quick, whose last
+     * line perf/test_gates.py reads. */
+    double moving = 0;
+    if (!quick) {
+        int64_t mr = k->task_rows, nc = 256;
+        double flops = 2.0 * (double)mr * (double)nc * (double)d, best = 1e30;
+        int reps = (int)(4e10 / flops) + 1;
+        int64_t j0 = 0;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = sl__now();
+            for (int r = 0; r < reps; r++) {
+                j0 = j0 + 2 * nc > n ? 0 : j0 + nc;
+                sl_tile t = {&p.op, &p.op, 0, mr, j0, j0 + nc, c, nc, 0, scratch};
+                k->tile(&t);
+            }
+            double dt = (sl__now() - t0) / reps;
+            best = dt < best ? dt : best;
+        }
+        moving = flops / best * 1e-9;
+    }
     /* The peak before and after: the larger, so a busy moment lowers it
      * (and raises the percentages) less. */
     double again = sl_peak_gflops(isa, 1, 0.5);
@@ -89,6 +114,9 @@ int main(int argc, char **argv)
         for (int b = b0; b < b1; b++)
             printf("%8lld %8lld %10.1f %7.1f%%\n", (long long)rows[a], (long long)cols[b],
                    g[3 * a + b], 100 * g[3 * a + b] / peak);
+    if (!quick)
+        printf("%8lld %8s %10.1f %7.1f%%  (columns moving through the operand)\n",
+               (long long)k->task_rows, "256", moving, 100 * moving / peak);
     sl__free(c);
     sl__free(scratch);
     sl__prepared_free(&p);
