@@ -14,8 +14,9 @@ The FMA peak is measured by the same run, on 1 and on all threads, at the
 start and at the end; a peak at either end well under the best all-threads
 rate the run saw, or an all-threads rate never near threads x the 1-thread
 one, means another process held a core, and the run says so instead of
-reporting ratios to the peak as if it had not. Since a neighbour comes and goes, every timed
-sample is bracketed by short probes of the all-threads peak: before it, while
+reporting ratios to the peak as if it had not. Since a neighbour comes and
+goes, every timed sample is bracketed by short probes of the all-threads
+peak: before it, while
 the probe says a core is busy, the sample waits (up to --wait seconds) for it
 to be free; after it, a second probe, and a sample whose probe after it found
 a core busy is taken again (up to RETAKE times; not with --quick). The rule
@@ -55,7 +56,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTLE = 0.5  # seconds of quiet before each request
-QUIET = 0.9  # an all-threads peak at least this share of threads x 1-thread: cores free
+QUIET = 0.9  # an all-threads probe at least this share of the best one seen: cores free
 WHOLE = 0.75  # all threads at least this share of threads x 1-thread: no core held all along
 RETAKE = 2  # times a sample is taken again when the probe after it found a core busy
 LOWP = ("c6", "c7")  # the reduced-precision rungs, if this CPU has them

@@ -22,6 +22,28 @@
 #include "dispatch.h"
 #include "internal.h"
 
+/* GFLOP/s of mr x nc tiles, the best of 5 runs of about 0.2 s: every call
+ * on columns [j0, j0 + nc), or with j0 < 0 on the next nc columns of the
+ * operand each call, starting over at its end. */
+static double rate(const sl_kernel *k, const sl_operand *op, int64_t mr, int64_t nc, int64_t j0,
+                   float *c, void *scratch)
+{
+    double flops = 2.0 * (double)mr * (double)nc * (double)op->d, best = 1e30;
+    int reps = (int)(4e10 / flops) + 1, moving = j0 < 0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = sl__now();
+        for (int r = 0; r < reps; r++) {
+            if (moving)
+                j0 = j0 < 0 || j0 + 2 * nc > op->n ? 0 : j0 + nc;
+            sl_tile t = {op, op, 0, mr, j0, j0 + nc, c, nc, 0, scratch};
+            k->tile(&t);
+        }
+        double dt = (sl__now() - t0) / reps;
+        best = dt < best ? dt : best;
+    }
+    return flops / best * 1e-9;
+}
+
 int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : "c4";
@@ -64,44 +86,14 @@ int main(int argc, char **argv)
     int64_t cols[] = {32, 256, 1024};
     int a0 = quick ? 2 : 0, b0 = quick ? 1 : 0, b1 = quick ? 2 : 3; /* the shapes run */
     for (int a = a0; a < 3; a++)
-        for (int b = b0; b < b1; b++) {
-            int64_t mr = rows[a], nc = cols[b], j0 = n / 2;
-            double flops = 2.0 * (double)mr * (double)nc * (double)d, best = 1e30;
-            int reps = (int)(4e10 / flops) + 1;
-            for (int rep = 0; rep < 5; rep++) {
-                double t0 = sl__now();
-                for (int r = 0; r < reps; r++) {
-                    sl_tile t = {&p.op, &p.op, 0, mr, j0, j0 + nc, c, nc, 0, scratch};
-                    k->tile(&t);
-                }
-                double dt = (sl__now() - t0) / reps;
-                best = dt < best ? dt : best;
-            }
-            g[3 * a + b] = flops / best * 1e-9;
-        }
+        for (int b = b0; b < b1; b++)
+            g[3 * a + b] = rate(k, &p.op, rows[a], cols[b], n / 2, c, scratch);
     /* The full-height tile again, its columns moving on by 256 each call
      * through the whole operand, as a job's tiles do: the columns then come
      * from L3 (or memory) every call, and the difference from the fixed
      * range above is what those trips cost. Not with quick, whose last
      * line perf/test_gates.py reads. */
-    double moving = 0;
-    if (!quick) {
-        int64_t mr = k->task_rows, nc = 256;
-        double flops = 2.0 * (double)mr * (double)nc * (double)d, best = 1e30;
-        int reps = (int)(4e10 / flops) + 1;
-        int64_t j0 = 0;
-        for (int rep = 0; rep < 5; rep++) {
-            double t0 = sl__now();
-            for (int r = 0; r < reps; r++) {
-                j0 = j0 + 2 * nc > n ? 0 : j0 + nc;
-                sl_tile t = {&p.op, &p.op, 0, mr, j0, j0 + nc, c, nc, 0, scratch};
-                k->tile(&t);
-            }
-            double dt = (sl__now() - t0) / reps;
-            best = dt < best ? dt : best;
-        }
-        moving = flops / best * 1e-9;
-    }
+    double moving = quick ? 0 : rate(k, &p.op, k->task_rows, 256, -1, c, scratch);
     /* The peak before and after: the larger, so a busy moment lowers it
      * (and raises the percentages) less. */
     double again = sl_peak_gflops(isa, 1, 0.5);
