@@ -82,6 +82,7 @@ typedef struct job {
     float bound_c;               /* the bound's constant part (docs/ACCURACY.md) */
     int64_t bcap;                /* knn: candidates a row may hold before they are re-scored */
     int64_t hk;                  /* knn: k when the threads keep heaps of lower bounds, else 0 */
+    int64_t hcap, hdepth;        /* their slots a row (a complete tree) and its depth */
     _Atomic float *shared_floor; /* knn: the best floor any thread has, per row */
     double t0;                   /* compute's start, for the statistics */
     uint64_t tick0;
@@ -587,21 +588,24 @@ static void lp_cut(tstate *ts, int64_t r)
  * root): one at or below it could never be part of k pairs that raise the
  * floor, so the heaps keep the k best of those above the floor at the time
  * they came, and most pairs that pass the filter (u above the floor, l
- * below it) skip the push. */
-static inline float lbk_push(float *hp, int64_t k, float l)
+ * below it) skip the push. Each heap is padded to a complete tree of hcap
+ * = 2^(depth+1) - 1 slots, those from k on +inf, which no bound beats: l
+ * then moves down exactly depth levels, each a select between two
+ * children (as topk.c's lists do), instead of a branch per level that the
+ * data decides. */
+static inline float lbk_push(float *hp, int64_t depth, float l)
 {
     if (!(l > hp[0]))
         return hp[0];
     int64_t pos = 0;
-    for (;;) { /* sift down from the root, which l replaces */
+    for (int64_t lv = 0; lv < depth; lv++) { /* l replaces the root */
         int64_t c = 2 * pos + 1;
-        if (c >= k)
-            break;
-        c += c + 1 < k && hp[c + 1] < hp[c];
-        if (hp[c] >= l)
-            break;
-        hp[pos] = hp[c];
-        pos = c;
+        float a = hp[c], b = hp[c + 1];
+        int right = b < a;
+        float m = right ? b : a;
+        int down = m < l;
+        hp[pos] = down ? m : hp[pos];
+        pos = down ? c + right : pos;
     }
     hp[pos] = l;
     return hp[0];
@@ -619,7 +623,7 @@ static inline void lp_add(tstate *ts, int64_t r, int64_t o, float u, float l, in
     n += take;
     ts->rn[r] = n;
     if (hk && l > ts->lfl[r]) /* (lbk_push says why only then) */
-        lfl_raise(ts, r, lbk_push(ts->lbk + r * hk, hk, l));
+        lfl_raise(ts, r, lbk_push(ts->lbk + r * jb->hcap, jb->hdepth, l));
     /* Cut when full; without the heaps also on the way at every power of
      * two from 2k, which is then how a floor comes before the room fills
      * (a row's first pairs pass no filter, and waiting for a full
@@ -657,7 +661,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
          * hand): no other row's add or cut touches it. */
         float ai = an[i], ri = ar[i], fi = lfl[i];
         uint64_t *hi = ts->res + i * B;
-        float *hp = hk ? ts->lbk + i * hk : NULL;
+        float *hp = hk ? ts->lbk + i * jb->hcap : NULL;
         int32_t ni = ts->rn[i];
         for (; j < t->j1; j += LP_SPAN) {
             int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
@@ -670,7 +674,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
                 hi[ni] = sl__key_of(v, o);
                 ni += take;
                 if (hp && real && s - e > fi) {
-                    float f = lbk_push(hp, hk, s - e);
+                    float f = lbk_push(hp, jb->hdepth, s - e);
                     fi = f > fi ? f : fi;
                 }
                 if (take & (ni == B || (!hk && (ni & (ni - 1)) == 0 && ni >= k2))) {
@@ -1062,7 +1066,11 @@ static void set_bcap(job *jb)
      * perf/blocking.py runs on the default workload (perf/README.md) they
      * made c7-amx 7% faster at k = 10 and 30 and 3% slower at k = 100, and
      * c6-amx 3% slower at k = 10 and 23% at k = 100. */
-    size_t heaps = (size_t)jb->rows * (size_t)jb->nthreads * (size_t)k * 4;
+    jb->hdepth = 0;
+    while (((int64_t)2 << jb->hdepth) - 1 < k)
+        jb->hdepth++;
+    jb->hcap = ((int64_t)2 << jb->hdepth) - 1;
+    size_t heaps = (size_t)jb->rows * (size_t)jb->nthreads * (size_t)jb->hcap * 4;
     jb->hk = wide && k <= 32 && heaps <= (16u << 20) ? k : 0;
 }
 
@@ -1086,7 +1094,7 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
         /* per row: its shared floor; per row and thread: the candidate
          * reservoir, its count and the heap of lower bounds */
         size_t per_row =
-            sl__add(sl__add(4, sl__mul((size_t)jb->bcap, 8)), sl__mul((size_t)jb->hk, 4));
+            sl__add(sl__add(4, sl__mul((size_t)jb->bcap, 8)), jb->hk ? sl__mul((size_t)jb->hcap, 4) : 0);
         b = sl__add(b, sl__add(sl__mul(rows, 4), sl__mul(T, sl__mul(rows, per_row))));
         b = sl__add(b, sl__mul(T, settle_bytes(jb))); /* the settle's chunks */
         b = sl__add(b, sl__mul(rows, sl__add(sl__mul((size_t)mailbox_slots(jb), 8), 4)));
@@ -1250,11 +1258,11 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
                 return sl__fail(err, SL_ENOMEM, "out of memory for knn candidates");
             memset(ts->rn, 0, rows * 4);
             if (jb->hk) {
-                size_t nh = sl__mul(rows, (size_t)jb->hk);
-                if (!(ts->lbk = sl__alloc(sl__mul(nh, 4))))
+                size_t hc = (size_t)jb->hcap;
+                if (!(ts->lbk = sl__alloc(sl__mul(sl__mul(rows, hc), 4))))
                     return sl__fail(err, SL_ENOMEM, "out of memory for knn floors");
-                for (size_t q = 0; q < nh; q++)
-                    ts->lbk[q] = -INFINITY;
+                for (size_t q = 0; q < rows * hc; q++) /* k slots of -inf, the padding +inf */
+                    ts->lbk[q] = q % hc < (size_t)jb->hk ? -INFINITY : INFINITY;
             }
         }
     }
