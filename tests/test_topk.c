@@ -247,6 +247,7 @@ static void test_scan_lp(void)
     enum { N = 80 };
     float row[N], bn[N], br[N], thr[N];
     int32_t out[N + 16];
+    float ov[N + 16], ol[N + 16];
     int ran = 0;
     for (int t = 0; tiers[t].name; t++) {
         if ((f & tiers[t].need) != tiers[t].need) {
@@ -268,7 +269,9 @@ static void test_scan_lp(void)
                 for (int64_t end = j; end < N; end += end - j < 40 ? 1 : 13)
                     for (int both = 0; both < 2; both++) {
                         const float *tp = both ? thr : NULL;
-                        int64_t n = tiers[t].fn(row, bn, br, ai, ri, c, tp, th, j, end, out), m = 0;
+                        int64_t n = tiers[t].fn(row, bn, br, ai, ri, c, tp, th, j, end, out, ov,
+                                                ol),
+                                m = 0;
                         int ok = 1;
                         for (int64_t q = j; q < end; q++) {
                             /* the filter's own evaluation order, fused: the
@@ -279,6 +282,10 @@ static void test_scan_lp(void)
                             int in = v >= th || (tp && v >= tp[q]);
                             int near = fabs(v - th) < 1e-5 || (tp && fabs(v - tp[q]) < 1e-5);
                             int listed = m < n && out[m] == q;
+                            /* and each hit's v and l = s - e, to rounding */
+                            double e = v - row[q];
+                            if (listed)
+                                ok &= fabs(ov[m] - v) < 1e-5 && fabs(ol[m] - (row[q] - e)) < 1e-5;
                             m += listed;
                             ok &= near || in == listed;
                         }

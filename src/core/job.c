@@ -82,7 +82,7 @@ typedef struct job {
     float bound_c;               /* the bound's constant part (docs/ACCURACY.md) */
     int64_t bcap;                /* knn: candidates a row may hold before they are re-scored */
     int64_t hk;                  /* knn: k when the threads keep heaps of lower bounds, else 0 */
-    int64_t hcap, hdepth;        /* their slots a row (a complete tree) and its depth */
+    int64_t hcap, hdepth;        /* their slots a row (a complete tree and one spare) and depth */
     _Atomic float *shared_floor; /* knn: the best floor any thread has, per row */
     double t0;                   /* compute's start, for the statistics */
     uint64_t tick0;
@@ -261,12 +261,15 @@ static int64_t scan_sse2(const float *row, const float *thr, float th, int64_t j
 /* sl_scan_lp_fn in plain C, for machines without AVX2 (where no reduced-
  * precision kernel runs today, but the job layer does not assume it). */
 static int64_t scan_lp_c(const float *row, const float *bn, const float *br, float ai, float ri,
-                         float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out)
+                         float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out,
+                         float *ov, float *ol)
 {
     int64_t n = 0;
     for (; j < end; j++) {
-        float v = row[j] + (ri * (bn[j] + br[j]) + (ai * br[j] + c));
+        float e = ri * (bn[j] + br[j]) + (ai * br[j] + c), v = row[j] + e;
         out[n] = (int32_t)j;
+        ov[n] = v;
+        ol[n] = row[j] - e;
         n += v >= th || (thr && v >= thr[j]);
     }
     return n;
@@ -588,11 +591,12 @@ static void lp_cut(tstate *ts, int64_t r)
  * root): one at or below it could never be part of k pairs that raise the
  * floor, so the heaps keep the k best of those above the floor at the time
  * they came, and most pairs that pass the filter (u above the floor, l
- * below it) skip the push. Each heap is padded to a complete tree of hcap
- * = 2^(depth+1) - 1 slots, those from k on +inf, which no bound beats: l
+ * below it) skip the push. Each heap is padded to a complete tree of
+ * 2^(depth+1) - 1 slots, those from k on +inf, which no bound beats: l
  * then moves down exactly depth levels, each a select between two
  * children (as topk.c's lists do), instead of a branch per level that the
- * data decides. */
+ * data decides. A row's heap takes hcap = 2^(depth+1) floats, one spare, so
+ * that at k = 8 to 15 it is one cache line, not two. */
 static inline float lbk_push(float *hp, int64_t depth, float l)
 {
     if (!(l > hp[0]))
@@ -647,8 +651,13 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
     job *jb = ts->job;
     float *lfl = ts->lfl, C = jb->bound_c;
     const float *an = jb->a.lpnorm, *ar = jb->a.lpres, *bn = jb->b.lpnorm, *br = jb->b.lpres;
-    int64_t B = jb->bcap, k2 = 2 * jb->k, hk = jb->hk;
+    int64_t B = jb->bcap, k2 = 2 * jb->k, hk = jb->hk, hcap = jb->hcap, hdepth = jb->hdepth;
+    int sym = jb->sym, self = jb->self;
+    uint64_t *res = ts->res;
+    int32_t *rn = ts->rn;
+    float *lbk = ts->lbk;
     int32_t hit[LP_SPAN + 16];
+    float hv[LP_SPAN + 16], hl[LP_SPAN + 16]; /* each hit's u = s~ + e and l = s~ - e */
     lp_floors_in(ts, t->i0, t->i1);
     if (jb->sym)
         lp_floors_in(ts, t->j0, t->j1);
@@ -661,20 +670,22 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
          * hand): no other row's add or cut touches it. */
         float ai = an[i], ri = ar[i], fi = lfl[i];
         uint64_t *hi = ts->res + i * B;
-        float *hp = hk ? ts->lbk + i * jb->hcap : NULL;
-        int32_t ni = ts->rn[i];
+        float *hp = hk ? lbk + i * hcap : NULL;
+        int32_t ni = rn[i];
         for (; j < t->j1; j += LP_SPAN) {
             int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
-            int64_t nh = jb->scan_lp(row, bn, br, ai, ri, C, jb->sym ? lfl : NULL, fi, j, end, hit);
+            int64_t nh =
+                jb->scan_lp(row, bn, br, ai, ri, C, sym ? lfl : NULL, fi, j, end, hit, hv, hl);
             ts->hits += nh;
             for (int64_t h = 0; h < nh; h++) {
                 int64_t o = hit[h];
-                float s = row[o], e = ri * (bn[o] + br[o]) + (ai * br[o] + C), v = s + e;
-                int real = !(jb->self && o == i), take = (v >= fi) & real;
-                hi[ni] = sl__key_of(v, o);
+                float v = hv[h], l = hl[h];
+                int real = !(self && o == i), take = (v >= fi) & real;
+                uint64_t vk = sl__key_of(v, SL_TOPK_MAX_INDEX) & 0xffffffff00000000u;
+                hi[ni] = vk | (uint32_t) ~(uint32_t)o;
                 ni += take;
-                if (hp && real && s - e > fi) {
-                    float f = lbk_push(hp, jb->hdepth, s - e);
+                if (hp && real && l > fi) {
+                    float f = lbk_push(hp, hdepth, l);
                     fi = f > fi ? f : fi;
                 }
                 if (take & (ni == B || (!hk && (ni & (ni - 1)) == 0 && ni >= k2))) {
@@ -684,8 +695,22 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
                     ni = ts->rn[i];
                     fi = lfl[i];
                 }
-                if (jb->sym)
-                    lp_add(ts, o, i, v, s - e, v >= lfl[o]);
+                if (!sym)
+                    continue;
+                /* The column's side: lp_add, with the job's fields in
+                 * locals (the stores below could alias them otherwise). */
+                float fo = lfl[o];
+                int32_t no = rn[o];
+                int to = v >= fo;
+                res[o * B + no] = vk | (uint32_t) ~(uint32_t)i;
+                no += to;
+                rn[o] = no;
+                if (hk && l > fo) {
+                    float f = lbk_push(lbk + o * hcap, hdepth, l);
+                    lfl[o] = f > fo ? f : fo;
+                }
+                if (to & (no == B || (!hk && (no & (no - 1)) == 0 && no >= k2)))
+                    lp_cut(ts, o);
             }
         }
         ts->rn[i] = ni;
@@ -925,6 +950,7 @@ static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t 
     job *jb = ts->job;
     const float *an = jb->a.lpnorm, *ar = jb->a.lpres, *bn = jb->b.lpnorm, *br = jb->b.lpres;
     int32_t hit[LP_SPAN + 16];
+    float hv[LP_SPAN + 16], hl[LP_SPAN + 16];
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
@@ -932,8 +958,8 @@ static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t 
             j = i + 1;
         for (; j < t->j1; j += LP_SPAN) {
             int64_t end = t->j1 - j < LP_SPAN ? t->j1 : j + LP_SPAN;
-            int64_t nh =
-                jb->scan_lp(row, bn, br, an[i], ar[i], jb->bound_c, NULL, jb->tau, j, end, hit);
+            int64_t nh = jb->scan_lp(row, bn, br, an[i], ar[i], jb->bound_c, NULL, jb->tau, j, end,
+                                     hit, hv, hl);
             for (int64_t h = 0; h < nh; h++) {
                 float f = rescore(ts, i, hit[h]);
                 ts->cand_row[i]++;
@@ -1069,7 +1095,7 @@ static void set_bcap(job *jb)
     jb->hdepth = 0;
     while (((int64_t)2 << jb->hdepth) - 1 < k)
         jb->hdepth++;
-    jb->hcap = ((int64_t)2 << jb->hdepth) - 1;
+    jb->hcap = (int64_t)2 << jb->hdepth; /* a power of two: a heap of 16 floats is one line */
     size_t heaps = (size_t)jb->rows * (size_t)jb->nthreads * (size_t)jb->hcap * 4;
     jb->hk = wide && k <= 32 && heaps <= (16u << 20) ? k : 0;
 }
@@ -1093,8 +1119,8 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
     if (jb->lowp && jb->op == OP_KNN) {
         /* per row: its shared floor; per row and thread: the candidate
          * reservoir, its count and the heap of lower bounds */
-        size_t per_row =
-            sl__add(sl__add(4, sl__mul((size_t)jb->bcap, 8)), jb->hk ? sl__mul((size_t)jb->hcap, 4) : 0);
+        size_t per_row = sl__add(sl__add(4, sl__mul((size_t)jb->bcap, 8)),
+                                 jb->hk ? sl__mul((size_t)jb->hcap, 4) : 0);
         b = sl__add(b, sl__add(sl__mul(rows, 4), sl__mul(T, sl__mul(rows, per_row))));
         b = sl__add(b, sl__mul(T, settle_bytes(jb))); /* the settle's chunks */
         b = sl__add(b, sl__mul(rows, sl__add(sl__mul((size_t)mailbox_slots(jb), 8), 4)));

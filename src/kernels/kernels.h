@@ -173,14 +173,17 @@ typedef int64_t sl_scan_fn(const float *row, const float *thr, float th, int64_t
 sl_scan_fn sl_scan_avx2, sl_scan_avx512;
 
 /* The reduced-precision epilogues' filter, with each pair's own error
- * bound: writes to out (room for end - j + 16 entries) every j in [j, end)
- * where v = row[j] + ai * br[j] + ri * (bn[j] + br[j]) + c satisfies
- * v >= th or (when thr is not NULL) v >= thr[j]; returns how many. ai and
- * ri are the row's |x~| and |x - x~|, bn and br the columns' (the bound e of
- * docs/ACCURACY.md, evaluated in float32 as the job layer does elsewhere). */
+ * bound: for every j in [j, end) where v = row[j] + e, with e = ai * br[j]
+ * + ri * (bn[j] + br[j]) + c, satisfies v >= th or (when thr is not NULL)
+ * v >= thr[j], writes j to out, v to ov and row[j] - e to ol (each with
+ * room for end - j + 16 entries), in order; returns how many. ai and ri are
+ * the row's |x~| and |x - x~|, bn and br the columns' (the bound e of
+ * docs/ACCURACY.md, evaluated in float32 in whichever order the ISA does
+ * it best: the bound's constant pays for the difference). The epilogue
+ * takes each hit's v and l = s~ - e from here, not evaluating e again. */
 typedef int64_t sl_scan_lp_fn(const float *row, const float *bn, const float *br, float ai,
                               float ri, float c, const float *thr, float th, int64_t j, int64_t end,
-                              int32_t *out);
+                              int32_t *out, float *ov, float *ol);
 sl_scan_lp_fn sl_scan_lp_avx2, sl_scan_lp_avx512;
 
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats

@@ -36,7 +36,8 @@ int64_t sl_scan_avx2(const float *row, const float *thr, float th, int64_t j, in
 /* AVX2 has no compress: the set bits of each 8-column step are written out
  * one by one, behind one branch on whether any passed. */
 int64_t sl_scan_lp_avx2(const float *row, const float *bn, const float *br, float ai, float ri,
-                        float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out)
+                        float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out,
+                        float *ov, float *ol)
 {
     __m256 va = _mm256_set1_ps(ai), vr = _mm256_set1_ps(ri), vc = _mm256_set1_ps(c);
     __m256 t = _mm256_set1_ps(th);
@@ -44,18 +45,30 @@ int64_t sl_scan_lp_avx2(const float *row, const float *bn, const float *br, floa
     for (; j + 8 <= end; j += 8) {
         __m256 r = _mm256_loadu_ps(br + j), a = _mm256_loadu_ps(bn + j);
         __m256 e = _mm256_fmadd_ps(vr, _mm256_add_ps(a, r), _mm256_fmadd_ps(va, r, vc));
-        __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + j), e);
+        __m256 sv = _mm256_loadu_ps(row + j), v = _mm256_add_ps(sv, e);
         __m256 m = _mm256_cmp_ps(v, t, _CMP_GE_OQ);
         if (thr)
             m = _mm256_or_ps(m, _mm256_cmp_ps(v, _mm256_loadu_ps(thr + j), _CMP_GE_OQ));
         unsigned bits = (unsigned)_mm256_movemask_ps(m);
-        for (; bits; bits &= bits - 1)
-            out[n++] = (int32_t)(j + __builtin_ctz(bits));
+        if (!bits)
+            continue;
+        float vs[8], ls[8];
+        _mm256_storeu_ps(vs, v);
+        _mm256_storeu_ps(ls, _mm256_sub_ps(sv, e));
+        for (; bits; bits &= bits - 1, n++) {
+            int b = __builtin_ctz(bits);
+            out[n] = (int32_t)(j + b);
+            ov[n] = vs[b];
+            ol[n] = ls[b];
+        }
     }
     for (; j < end; j++) {
-        float v = row[j] + (fmaf(ri, bn[j] + br[j], fmaf(ai, br[j], c)));
-        if (v >= th || (thr && v >= thr[j]))
-            out[n++] = (int32_t)j;
+        float e = fmaf(ri, bn[j] + br[j], fmaf(ai, br[j], c)), v = row[j] + e;
+        if (v >= th || (thr && v >= thr[j])) {
+            out[n] = (int32_t)j;
+            ov[n] = v;
+            ol[n++] = row[j] - e;
+        }
     }
     return n;
 }

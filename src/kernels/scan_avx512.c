@@ -32,11 +32,12 @@ int64_t sl_scan_avx512(const float *row, const float *thr, float th, int64_t j, 
     return end;
 }
 
-/* The hits of one 16-column step go out as one compressed vector store
- * (a compress into a register, then a plain store: the compress to memory
- * is microcoded on Zen 4), so the loop has no branch on what passed. */
+/* The hits of one 16-column step go out as compressed vector stores (a
+ * compress into a register, then a plain store: the compress to memory is
+ * microcoded on Zen 4), so the loop has no branch on what passed. */
 int64_t sl_scan_lp_avx512(const float *row, const float *bn, const float *br, float ai, float ri,
-                          float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out)
+                          float c, const float *thr, float th, int64_t j, int64_t end, int32_t *out,
+                          float *ov, float *ol)
 {
     __m512 va = _mm512_set1_ps(ai), vr = _mm512_set1_ps(ri), vc = _mm512_set1_ps(c);
     __m512 t = _mm512_set1_ps(th);
@@ -48,11 +49,13 @@ int64_t sl_scan_lp_avx512(const float *row, const float *bn, const float *br, fl
         __mmask16 live = end - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (end - j)) - 1);
         __m512 r = _mm512_maskz_loadu_ps(live, br + j), a = _mm512_maskz_loadu_ps(live, bn + j);
         __m512 e = _mm512_fmadd_ps(vr, _mm512_add_ps(a, r), _mm512_fmadd_ps(va, r, vc));
-        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(live, row + j), e);
+        __m512 sv = _mm512_maskz_loadu_ps(live, row + j), v = _mm512_add_ps(sv, e);
         __mmask16 m = _mm512_mask_cmp_ps_mask(live, v, t, _CMP_GE_OQ);
         if (thr)
             m |= _mm512_mask_cmp_ps_mask(live, v, _mm512_maskz_loadu_ps(live, thr + j), _CMP_GE_OQ);
         _mm512_storeu_si512((void *)(out + n), _mm512_maskz_compress_epi32(m, idx));
+        _mm512_storeu_ps(ov + n, _mm512_maskz_compress_ps(m, v));
+        _mm512_storeu_ps(ol + n, _mm512_maskz_compress_ps(m, _mm512_sub_ps(sv, e)));
         n += __builtin_popcount((unsigned)m);
         idx = _mm512_add_epi32(idx, _mm512_set1_epi32(16));
     }
