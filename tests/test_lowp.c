@@ -9,7 +9,11 @@
  *                  bound aside) on the same data, on the shared real sets,
  *                  on exact duplicates and near-ties, on rows whose values
  *                  span many orders of magnitude;
- *   test_stats     the statistics the job reports.
+ *   test_stats     the statistics the job reports;
+ *   test_quantisers  every quantiser this CPU can run (scalar, AVX2,
+ *                  AVX-512) gives the scalar one's bits, on rows of every
+ *                  awkward length and kind, and those bits keep the bound's
+ *                  promise: lpnorm >= |x~| and lpres >= |x - x~|.
  *
  * It drives the kernels directly through the library's internals, so it is
  * built against the library's private headers. Kernels this CPU lacks are
@@ -323,6 +327,185 @@ static void test_same_as_c5(void)
     }
 }
 
+/* ---- the quantisers ---- */
+
+enum { Q_KINDS = 10 };
+
+/* Row r of a quantiser test: unit rows as prepare makes them, and rows no
+ * unit row would be, which every quantiser must still treat alike. */
+static void quant_row_data(float *x, int64_t r, int64_t d)
+{
+    int kind = (int)(r % Q_KINDS);
+    double norm = 0;
+    for (int64_t k = 0; k < d; k++) {
+        float g = gauss();
+        switch (kind) {
+        case 0: /* gaussian, made unit below */
+        case 9: x[k] = g; break;
+        case 1: x[k] = k % 3 ? 0.0f : -0.0f; break;           /* a zero row */
+        case 2:                                               /* one huge value, raw */
+        case 3: x[k] = k == r % d ? 1e6f * g : g; break;      /* and made unit */
+        case 4: x[k] = k == r % d ? 1.0f : g * 1e-39f; break; /* subnormals beside 1 */
+        case 5: x[k] = g * 1e-42f; break;                     /* all subnormal: sigma underflows */
+        case 6: {                                             /* finite bits up to 2^100 */
+            uint32_t u = (uint32_t)(next64() >> 32);
+            u = (u & 0x807fffffu) | (uint32_t)(next64() % 228) << 23;
+            memcpy(&x[k], &u, 4);
+            break;
+        }
+        case 7: { /* bf16 ties and their neighbours */
+            uint32_t u = ((uint32_t)(next64() >> 48) & 0x3fffu) << 16 | 0x3c000000u;
+            u |= k % 3 == 0 ? 0x8000u : k % 3 == 1 ? 0x7fffu : 0x8001u;
+            u |= (next64() & 1) << 31;
+            memcpy(&x[k], &u, 4);
+            break;
+        }
+        case 8: /* halves: ties of the integer rounding when sigma = 1 (int8) */
+            x[k] = k == 0 ? 127.0f : (float)((k * 37) % 254 - 127) + 0.5f;
+            break;
+        }
+        norm += (double)x[k] * x[k];
+    }
+    if ((kind == 0 || kind == 3) && norm > 0)
+        for (int64_t k = 0; k < d; k++)
+            x[k] = (float)(x[k] / sqrt(norm));
+}
+
+/* The bound's promise, from the words stored: |x~| and |x - x~| in long
+ * double (far inside round_up's margin), the words past d zero, and the
+ * correction off * sum(q). */
+static void quant_promise(const sl_operand *op, int input, const float *x, int64_t r)
+{
+    int64_t d = op->d, ldw = op->lpld, per = input == SL_IN_INT8 || input == SL_IN_INT7 ? 4 : 2;
+    const uint32_t *w = op->lp + (r / SL_PANEL) * SL_PANEL * ldw + r % SL_PANEL;
+    long double a = 0, b = 0;
+    int64_t sum = 0, off = input == SL_IN_INT8 ? 128 : input == SL_IN_INT7 ? 64 : 0, bad = 0;
+    for (int64_t k = 0; k < per * ldw; k++) {
+        uint32_t word = w[k / per * SL_PANEL];
+        long double v;
+        if (input == SL_IN_BF16) {
+            uint32_t u = (word >> (16 * (k % 2)) & 0xffffu) << 16;
+            float f;
+            memcpy(&f, &u, 4);
+            v = f;
+        } else {
+            int32_t q =
+                per == 4 ? (int8_t)(word >> (8 * (k % 4))) : (int16_t)(word >> (16 * (k % 2)));
+            sum += q;
+            v = (long double)op->lpscale[r] * q;
+        }
+        if (k >= d) {
+            bad += v != 0;
+            continue;
+        }
+        a += v * v;
+        b += (x[k] - v) * (x[k] - v);
+    }
+    CHECKF(!bad && op->lpcorr[r] == off * sum,
+           "input %d row %lld (d=%lld): %lld non-zero pads, "
+           "corr %d for sum(q) %lld",
+           input, (long long)r, (long long)d, (long long)bad, op->lpcorr[r], (long long)sum);
+    CHECKF(op->lpnorm[r] >= sqrtl(a) && op->lpres[r] >= sqrtl(b),
+           "input %d row %lld (d=%lld): |x~| %.9Lg, lpnorm %.9g; |x - x~| %.9Lg, lpres %.9g", input,
+           (long long)r, (long long)d, sqrtl(a), op->lpnorm[r], sqrtl(b), op->lpres[r]);
+}
+
+static void test_quantisers(void)
+{
+    static const struct {
+        const char *name;
+        unsigned needs;
+    } tiers[] = {{"scalar", 0},
+                 {"avx2", SL_CPU_SSE2 | SL_CPU_AVX2},
+                 {"avx512", SL_CPU_SSE2 | SL_CPU_AVX2 | SL_CPU_AVX512F | SL_CPU_AVX512BW |
+                                SL_CPU_AVX512VL | SL_CPU_AVX512DQ}};
+    enum { NT = sizeof tiers / sizeof tiers[0] };
+    unsigned have = 0;
+    sl__cpu_usable(NULL, &have, NULL);
+    sl_quantise_fn *fn[NT];
+    int tier[NT], nt = 0;
+    for (int t = 0; t < NT; t++) {
+        sl_quantise_fn *f = sl__quantiser(tiers[t].needs);
+        if ((tiers[t].needs & have) != tiers[t].needs)
+            printf("  skipped the %s quantiser: this CPU lacks its features\n", tiers[t].name);
+        else if (t && f == fn[nt - 1])
+            printf("  skipped the %s quantiser: this build has none\n", tiers[t].name);
+        else if (t && !td_selected(tiers[t].name))
+            printf("  skipped the %s quantiser: SL_TEST_ONLY\n", tiers[t].name);
+        else {
+            fn[nt] = f;
+            tier[nt++] = t;
+        }
+    }
+    static const int64_t ds[] = {1,  2,  3,  4,  5,   7,   15,  16,   17,   31,   32,
+                                 33, 63, 64, 65, 100, 127, 768, 1000, 4099, 65536};
+    static const int inputs[] = {SL_IN_BF16, SL_IN_INT8, SL_IN_INT7, SL_IN_INT16};
+    int64_t n = 2 * Q_KINDS + 13; /* two of each kind, and a panel part filled */
+    int64_t checked = 0;
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        int64_t d = ds[di];
+        float *x = malloc((size_t)(n * d) * sizeof *x);
+        for (int64_t r = 0; r < n; r++)
+            quant_row_data(x + r * d, r, d);
+        for (size_t ii = 0; ii < sizeof inputs / sizeof inputs[0]; ii++) {
+            int input = inputs[ii];
+            sl_prepared p[NT];
+            int ok = 1;
+            for (int t = 0; t < nt; t++) {
+                memset(&p[t], 0, sizeof p[t]);
+                p[t].op.n = n;
+                p[t].op.d = d;
+                ok &= sl__quantise_alloc(&p[t], input, NULL) == SL_OK;
+            }
+            CHECKF(ok, "out of memory at d = %lld", (long long)d);
+            for (int t = 0; ok && t < nt; t++)
+                for (int64_t r = 0; r < n; r++)
+                    sl__quantise_row(&p[t].op, input, r, x + r * d, fn[t]);
+            /* the panels and the per-row arrays after them, in one piece */
+            int64_t npad = (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD;
+            size_t bytes = (size_t)(npad * p[0].op.lpld * 4 + npad * 16);
+            for (int t = 1; ok && t < nt; t++) {
+                const unsigned char *a = (const void *)p[0].op.lp, *b = (const void *)p[t].op.lp;
+                size_t i = 0;
+                while (i < bytes && a[i] == b[i])
+                    i++;
+                CHECKF(i == bytes,
+                       "%s quantiser, input %d, d = %lld: byte %zu of %zu differs "
+                       "from the scalar one's",
+                       tiers[tier[t]].name, input, (long long)d, i, bytes);
+                checked++;
+            }
+            /* and the float64 sums themselves, before sqrt and the float
+             * rounding hide most differences of order */
+            int L = input == SL_IN_BF16   ? 0
+                    : input == SL_IN_INT8 ? 127
+                    : input == SL_IN_INT7 ? 63
+                                          : sl__int16_levels(d);
+            uint32_t *col = malloc((size_t)(p[0].op.lpld * SL_PANEL) * 4);
+            for (int64_t r = 0; ok && col && r < n; r++) {
+                sl_quantised q0, qt;
+                fn[0](x + r * d, d, input, L, col, p[0].op.lpld, &q0);
+                for (int t = 1; t < nt; t++) {
+                    fn[t](x + r * d, d, input, L, col, p[0].op.lpld, &qt);
+                    CHECKF(!memcmp(&q0.nn, &qt.nn, 8) && !memcmp(&q0.rr, &qt.rr, 8) &&
+                               !memcmp(&q0.scale, &qt.scale, 4) && q0.qsum == qt.qsum,
+                           "%s quantiser, input %d, d = %lld, row %lld: |x~|^2 %a, |x - x~|^2 "
+                           "%a, scale %a, sum(q) %lld; the scalar one: %a %a %a %lld",
+                           tiers[tier[t]].name, input, (long long)d, (long long)r, qt.nn, qt.rr,
+                           qt.scale, (long long)qt.qsum, q0.nn, q0.rr, q0.scale,
+                           (long long)q0.qsum);
+                }
+                quant_promise(&p[0].op, input, x + r * d, r);
+            }
+            free(col);
+            for (int t = 0; t < nt; t++)
+                sl__prepared_free(&p[t]);
+        }
+        free(x);
+    }
+    printf("  %d quantisers, %lld comparisons with the scalar one\n", nt, (long long)checked);
+}
+
 /* ---- statistics ---- */
 
 static void test_stats(void)
@@ -404,6 +587,7 @@ int main(void)
     find_kernels();
     if (!nlowp)
         printf("no reduced-precision kernel usable here\n");
+    RUN(test_quantisers);
     RUN(test_bound);
     RUN(test_same_as_c5);
     RUN(test_stats);

@@ -41,7 +41,7 @@ static double pair_secs[64]; /* per kernel index: seconds per pair at d = 768 */
 static double dot_secs[64];  /* per kernel index: its re-score, per pair */
 static volatile float probe_sink;
 
-static double probe_tile(const sl_kernel *k)
+static double probe_tile(const sl_kernel *k, const char *isa)
 {
     float *x = malloc((size_t)PROBE_N * PROBE_D * sizeof *x);
     if (!x)
@@ -54,7 +54,7 @@ static double probe_tile(const sl_kernel *k)
     sl_view v = sl_view_f32(x, PROBE_N, PROBE_D);
     sl_prepared p;
     double best = 0;
-    if (sl__prepare(&v, k->input, 0, 1, &p, NULL) == SL_OK) {
+    if (sl__prepare_isa(&v, k->input, 0, 1, isa, &p, NULL) == SL_OK) {
         size_t sb = k->scratch ? k->scratch(PROBE_D) : 0;
         void *scratch = sb ? sl__alloc(sb) : NULL;
         float *c = sl__alloc((size_t)PROBE_N * PROBE_N * 4);
@@ -89,12 +89,12 @@ static double probe_tile(const sl_kernel *k)
 }
 
 /* Seconds per pair at d = 768, measured once per process. */
-static double tile_cost(const sl_kernel *k)
+static double tile_cost(const sl_kernel *k, const char *isa)
 {
     int i = (int)(k - sl__kernels);
     pthread_mutex_lock(&probe_lock);
     if (pair_secs[i] == 0)
-        pair_secs[i] = probe_tile(k);
+        pair_secs[i] = probe_tile(k, isa);
     double c = pair_secs[i];
     pthread_mutex_unlock(&probe_lock);
     return c;
@@ -112,12 +112,12 @@ static sl_view every(const sl_view *v, int64_t n, int64_t *step)
 
 /* The pilot: the share of pairs the rung would re-score. */
 static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const sl_view *cols,
-                          int self, int64_t k_nn, double tau)
+                          int self, int64_t k_nn, double tau, const char *isa)
 {
     int64_t step_r, step_c, rsub = 1;
     sl_view vr = every(rows, PILOT_ROWS, &step_r), vc = every(cols, PILOT_COLS, &step_c);
     sl_prepared pr, pc;
-    if (sl__prepare(&vc, k->input, 1, 1, &pc, NULL) != SL_OK)
+    if (sl__prepare_isa(&vc, k->input, 1, 1, isa, &pc, NULL) != SL_OK)
         return 1;
     int64_t m = vc.n;
     if (self) { /* the row sample: every few of the column sample, already prepared */
@@ -126,7 +126,7 @@ static double pilot_share(const sl_kernel *k, int op, const sl_view *rows, const
         pr = pc;
         pr.owned = pr.owned_lp = NULL; /* pc owns the memory */
         vr.n = (m + rsub - 1) / rsub;
-    } else if (sl__prepare(&vr, k->input, 0, 1, &pr, NULL) != SL_OK) {
+    } else if (sl__prepare_isa(&vr, k->input, 0, 1, isa, &pr, NULL) != SL_OK) {
         sl__prepared_free(&pc);
         return 1;
     }
@@ -177,17 +177,17 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
     double d = (double)rows->d, pairs = (double)rows->n * (double)cols->n / (sym ? 2 : 1);
     if (op == 0 /* matrix */ || pairs * d < 0x1p30 || rows->d > 65536 || (op == 1 && k > 1000))
         return fp32;
-    double scale = d / PROBE_D, best_t = tile_cost(fp32) * scale * pairs;
+    double scale = d / PROBE_D, best_t = tile_cost(fp32, isa) * scale * pairs;
     const sl_kernel *best = fp32;
     const char *rungs[] = {"c6", "c7"};
     for (int r = 0; r < 2; r++) {
         const sl_kernel *lk;
         if (sl__kernel_resolve(rungs[r], isa, &lk, NULL) != SL_OK || !SL_IN_LOWP(lk->input))
             continue;
-        double tile = tile_cost(lk) * scale * pairs;
+        double tile = tile_cost(lk, isa) * scale * pairs;
         if (tile >= 0.8 * best_t)
             continue; /* no data makes it win */
-        double share = pilot_share(lk, op, rows, cols, self, k, tau);
+        double share = pilot_share(lk, op, rows, cols, self, k, tau, isa);
         double cand = share * (double)rows->n * (double)cols->n;
         double t = tile + cand * dot_secs[lk - sl__kernels] * scale * CAND_DOTS;
         if (t < 0.8 * best_t) {

@@ -48,16 +48,25 @@ size_t sl__prepare_bytes(const sl_view *v, int input);
  * order), then builds the operand. */
 sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
                       sl_error *err);
+/* The same with the ISA cap (as for sl__kernel_resolve; NULL: $SL_ISA) that
+ * picks the quantiser of the reduced-precision inputs; sl__prepare passes
+ * NULL. Any cap gives the same operand, only sooner or later. */
+sl_status sl__prepare_isa(const sl_view *v, int input, int which, int threads, const char *isa,
+                          sl_prepared *p, sl_error *err);
 void sl__prepared_free(sl_prepared *p);
 
 /* ---- quantise: the reduced-precision panels (quantise.c) ---- */
 
 size_t sl__quantise_bytes(int64_t n, int64_t d, int input);
 /* Allocate p's quantised panels and per-row quantities (op.n, op.d set);
- * then quantise each unit row x into them (any thread, any order: rows are
- * independent), then take the maxima. prepare does all three. */
+ * then quantise each unit row x into them with the quantiser for the
+ * job's features (any thread, any order: rows are independent; every
+ * quantiser gives the same bits), then take the maxima. prepare does all
+ * three. */
 sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err);
-void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x);
+sl_quantise_fn *sl__quantiser(unsigned features);
+void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x,
+                      sl_quantise_fn *fn);
 int sl__int16_levels(int64_t d);
 void sl__quantise_finish(sl_operand *op);
 

@@ -281,6 +281,7 @@ typedef struct fill {
     const sl_view *v;
     const sl_operand *op; /* lowp: where the quantised rows go */
     int lowp;
+    sl_quantise_fn *quantise;
     int input, which, f32_rows;
     float *rows, *norm;
     int64_t ld;
@@ -369,7 +370,7 @@ static void fill_worker(void *arg, int tid)
                 st = general_row(v, f->input, f->which, r, buf, out, step, f->ld, f->norm, &e);
             }
             if (st == SL_OK && f->lowp)
-                sl__quantise_row(f->op, f->lowp, r, out);
+                sl__quantise_row(f->op, f->lowp, r, out, f->quantise);
             if (st != SL_OK) {
                 fill_failed(f, st, &e, r);
                 break;
@@ -381,6 +382,12 @@ static void fill_worker(void *arg, int tid)
 
 sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_prepared *p,
                       sl_error *err)
+{
+    return sl__prepare_isa(v, input, which, threads, NULL, p, err);
+}
+
+sl_status sl__prepare_isa(const sl_view *v, int input, int which, int threads, const char *isa,
+                          sl_prepared *p, sl_error *err)
 {
     memset(p, 0, sizeof *p);
     int lowp = SL_IN_LOWP(input) ? input : 0;
@@ -434,9 +441,13 @@ sl_status sl__prepare(const sl_view *v, int input, int which, int threads, sl_pr
             return st;
         }
     }
+    unsigned features = 0; /* an unknown cap (the kernel's lookup refused it): scalar */
+    if (lowp && sl__cpu_usable(isa, &features, NULL) != SL_OK)
+        features = 0;
     fill f = {.v = v,
               .op = &p->op,
               .lowp = lowp,
+              .quantise = lowp ? sl__quantiser(features) : NULL,
               .input = input,
               .which = which,
               .rows = (float *)mem,

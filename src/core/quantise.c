@@ -11,6 +11,12 @@
  * row by its own step sigma = max|x| / L (L = 127, 63, or for int16 the
  * largest that keeps d L^2 under 2^31) and round x / sigma to the nearest
  * integer; a row of zeros gets sigma = 0 and q = 0.
+ *
+ * The per-row work (sl_quantise_fn, kernels.h) runs in the widest ISA the
+ * job may use, from src/kernels/quantise_avx2.c or quantise_avx512.c; each
+ * returns the same bits as the scalar reference here (tests/test_lowp.c
+ * checks it), so a job's answer, its bound and its statistics do not depend
+ * on the machine.
  */
 #include <math.h>
 #include <stdint.h>
@@ -29,40 +35,6 @@ static float round_up(double x)
     return f * (1.0f + 0x1p-18f);
 }
 
-static uint16_t to_bf16(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7fffu + ((u >> 16) & 1u); /* nearest, ties to even; inputs are finite */
-    return (uint16_t)(u >> 16);
-}
-
-static double from_bf16(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-/* bf16: each value rounded on its own. The norms are summed in float64
- * from the values stored, so they hold whatever the rounding did. */
-static void quantise_bf16(const float *x, int64_t d, int64_t ldw, uint32_t *out, double *nn,
-                          double *rr)
-{
-    double a = 0, b = 0;
-    for (int64_t w = 0; w < ldw; w++) {
-        float lo = 2 * w < d ? x[2 * w] : 0, hi = 2 * w + 1 < d ? x[2 * w + 1] : 0;
-        uint16_t h0 = to_bf16(lo), h1 = to_bf16(hi);
-        double v0 = from_bf16(h0), v1 = from_bf16(h1);
-        a += v0 * v0 + v1 * v1;
-        b += (lo - v0) * (lo - v0) + (hi - v1) * (hi - v1);
-        out[w * SL_PANEL] = (uint32_t)h0 | (uint32_t)h1 << 16;
-    }
-    *nn = a;
-    *rr = b;
-}
-
 /* int16: the largest L with d L^2 < 2^31, so that every partial sum of d
  * products of two values in [-L, L] fits an int32 (and each vpmaddwd pair,
  * 2 L^2, does too); at most 32,767. 1,672 at d = 768. */
@@ -74,102 +46,175 @@ int sl__int16_levels(int64_t d)
     return L > 32767 ? 32767 : (int)L;
 }
 
-/* int8/int7/int16 (per = 4, 4 and 2 values a word): q = round(x / sigma),
- * computed as x * (1 / sigma) in float and clamped (any integer q would be
- * correct: the norms below are of what is stored). A block of QUANT_BLOCK
- * values at a time, so the float loop vectorises. Returns sum(q). */
-enum { QUANT_BLOCK = 256 };
-static int64_t quantise_int(const float *x, int64_t d, int64_t ldw, int per, int L, float sigma,
-                            uint32_t *out, double *nn, double *rr)
-{
-    float inv = sigma > 0 ? 1.0f / sigma : 0;
-    int32_t qb[QUANT_BLOCK];
-    int64_t sum = 0;
-    double av[4] = {0, 0, 0, 0}, bv[4] = {0, 0, 0, 0};
-    for (int64_t k0 = 0; k0 < per * ldw; k0 += QUANT_BLOCK) {
-        int64_t m = per * ldw - k0 < QUANT_BLOCK ? per * ldw - k0 : QUANT_BLOCK;
-        int64_t live = d - k0 < m ? (d - k0 > 0 ? d - k0 : 0) : m;
-        /* Branch-free, so it vectorises: adding and taking off 1.5 * 2^23
-         * rounds |t| < 2^22 to the nearest integer (ties to even). */
-        for (int64_t k = 0; k < live; k++) {
-            float t = x[k0 + k] * inv;
-            t = t > (float)L ? (float)L : t;
-            t = t < -(float)L ? -(float)L : t;
-            qb[k] = (int32_t)((t + 12582912.0f) - 12582912.0f);
-        }
-        for (int64_t k = live; k < m; k++)
-            qb[k] = 0;
-        /* Four float64 sums side by side (a different order from one
-         * running sum, well inside round_up's margin), which the compiler
-         * can vectorise as it cannot reorder a single chain. */
-        int64_t k = 0;
-        for (; k + 4 <= live; k += 4)
-            for (int h = 0; h < 4; h++) {
-                double xt = (double)sigma * qb[k + h], dx = x[k0 + k + h] - xt;
-                av[h] += xt * xt;
-                bv[h] += dx * dx;
-                sum += qb[k + h];
-            }
-        for (; k < live; k++) {
-            double xt = (double)sigma * qb[k], dx = x[k0 + k] - xt;
-            av[0] += xt * xt;
-            bv[0] += dx * dx;
-            sum += qb[k];
-        }
-        if (per == 4)
-            for (int64_t w = 0; w < m / 4; w++)
-                out[(k0 / 4 + w) * SL_PANEL] =
-                    (uint32_t)(uint8_t)qb[4 * w] | (uint32_t)(uint8_t)qb[4 * w + 1] << 8 |
-                    (uint32_t)(uint8_t)qb[4 * w + 2] << 16 | (uint32_t)(uint8_t)qb[4 * w + 3] << 24;
-        else
-            for (int64_t w = 0; w < m / 2; w++)
-                out[(k0 / 2 + w) * SL_PANEL] =
-                    (uint32_t)(uint16_t)qb[2 * w] | (uint32_t)(uint16_t)qb[2 * w + 1] << 16;
-    }
-    *nn = (av[0] + av[1]) + (av[2] + av[3]);
-    *rr = (bv[0] + bv[1]) + (bv[2] + bv[3]);
-    return sum;
-}
-
 /* max |x_k| over finite x, on the bit patterns (sign cleared, the order of
- * non-negative floats is that of their bits), which vectorises. */
+ * non-negative floats is that of their bits), in 16 lanes so that the
+ * compiler vectorises it without one long chain of compares. */
 static float max_abs(const float *x, int64_t d)
 {
-    uint32_t m = 0;
-    for (int64_t k = 0; k < d; k++) {
-        uint32_t u;
+    int32_t m[16] = {0}; /* sign cleared: the signed order is the unsigned one */
+    int64_t k = 0;
+    for (; k + 16 <= d; k += 16)
+        for (int h = 0; h < 16; h++) {
+            int32_t u;
+            memcpy(&u, x + k + h, 4);
+            u &= 0x7fffffff;
+            m[h] = u > m[h] ? u : m[h];
+        }
+    for (; k < d; k++) {
+        int32_t u;
         memcpy(&u, x + k, 4);
-        u &= 0x7fffffffu;
-        m = u > m ? u : m;
+        u &= 0x7fffffff;
+        m[0] = u > m[0] ? u : m[0];
     }
+    for (int h = 1; h < 16; h++)
+        m[0] = m[h] > m[0] ? m[h] : m[0];
     float f;
-    memcpy(&f, &m, 4);
+    memcpy(&f, &m[0], 4);
     return f;
 }
 
-void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x)
+/* The scalar quantiser, the reference for the vector ones
+ * (src/kernels/quantise.h), which do these operations in this order on 8
+ * or 16 lanes at once: a block of 16 values at a time, element k0 + h into
+ * partial sum h, the last partial block padded with zeros (which add
+ * exactly nothing), the words past it zeros. The blocks' inner loops are
+ * written so that the compiler can vectorise them without reordering
+ * anything.
+ *
+ * bf16: each value rounded on its own to nearest even; x - x~ is exact in
+ * float (x~ is within a factor 2 of x, or both are subnormal), and both
+ * squares are exact in double. int8/int7/int16 (per = 4, 4 and 2 values a
+ * word): q = round(x / sigma), computed as x * (1 / sigma) in float,
+ * clamped, and rounded to nearest even by adding and taking off 1.5 * 2^23
+ * (|t| <= L < 2^22); any integer q would be correct, since the norms are of
+ * what is stored. 1 / sigma is capped at FLT_MAX (sigma below 2^-128, on
+ * no unit row) so that no product is NaN. */
+enum { QLANES = 16 };
+typedef struct qsums {
+    double a[QLANES], b[QLANES];
+    int64_t sum;
+} qsums;
+
+/* One block of 16 values into its words (kind: 0 for bf16, else the values
+ * a word). */
+static inline __attribute__((always_inline)) void
+quantise_block(const float *x, int kind, float sigma, float inv, float fl, uint32_t *out, qsums *s)
+{
+    uint32_t hb[QLANES];
+    if (!kind) {
+        for (int h = 0; h < QLANES; h++) {
+            uint32_t u;
+            memcpy(&u, x + h, 4);
+            hb[h] = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16; /* inputs are finite */
+            uint32_t vb = hb[h] << 16;
+            float v;
+            memcpy(&v, &vb, 4);
+            double dv = v, dx = x[h] - v;
+            s->a[h] += dv * dv;
+            s->b[h] += dx * dx;
+        }
+    } else {
+        int32_t q[QLANES];
+        for (int h = 0; h < QLANES; h++) {
+            float t = x[h] * inv;
+            t = t < fl ? t : fl;
+            t = t > -fl ? t : -fl;
+            q[h] = (int32_t)((t + 12582912.0f) - 12582912.0f);
+        }
+        for (int h = 0; h < QLANES; h++) {
+            double xt = (double)sigma * q[h], dx = x[h] - xt;
+            s->a[h] += xt * xt;
+            s->b[h] += dx * dx;
+            s->sum += q[h];
+            hb[h] = kind == 4 ? (uint8_t)q[h] : (uint16_t)q[h];
+        }
+    }
+    if (kind == 4)
+        for (int w = 0; w < QLANES / 4; w++)
+            out[w * SL_PANEL] =
+                hb[4 * w] | hb[4 * w + 1] << 8 | hb[4 * w + 2] << 16 | hb[4 * w + 3] << 24;
+    else
+        for (int w = 0; w < QLANES / 2; w++)
+            out[w * SL_PANEL] = hb[2 * w] | hb[2 * w + 1] << 16;
+}
+
+static inline __attribute__((always_inline)) void quantise_blocks(const float *x, int64_t d,
+                                                                  int kind, float sigma, float inv,
+                                                                  float fl, uint32_t *out,
+                                                                  int64_t ldw, qsums *s)
+{
+    int64_t k0 = 0, step = (kind ? QLANES / kind : QLANES / 2) * SL_PANEL;
+    for (; k0 + QLANES <= d; k0 += QLANES, out += step)
+        quantise_block(x + k0, kind, sigma, inv, fl, out, s);
+    if (k0 < d) {
+        float tail[QLANES] = {0};
+        memcpy(tail, x + k0, (size_t)(d - k0) * sizeof *tail);
+        quantise_block(tail, kind, sigma, inv, fl, out, s);
+        k0 += QLANES;
+        out += step;
+    }
+    for (int64_t w = k0 / (kind ? kind : 2); w < ldw; w++, out += SL_PANEL)
+        *out = 0;
+}
+
+static void quantise_row_c(const float *x, int64_t d, int input, int L, uint32_t *out, int64_t ldw,
+                           sl_quantised *res)
+{
+    float sigma = 1, inv = 0, fl = (float)L;
+    if (input != SL_IN_BF16) {
+        sigma = max_abs(x, d) / fl; /* 0 for a zero row: then q = 0 and x~ = x = 0 */
+        inv = sigma > 0 ? 1.0f / sigma : 0;
+        inv = inv < 0x1.fffffep127f ? inv : 0x1.fffffep127f;
+    }
+    qsums s = {{0}, {0}, 0};
+    if (input == SL_IN_BF16)
+        quantise_blocks(x, d, 0, sigma, inv, fl, out, ldw, &s);
+    else if (input == SL_IN_INT16)
+        quantise_blocks(x, d, 2, sigma, inv, fl, out, ldw, &s);
+    else
+        quantise_blocks(x, d, 4, sigma, inv, fl, out, ldw, &s);
+    for (int w = QLANES / 2; w >= 1; w /= 2)
+        for (int h = 0; h < w; h++) {
+            s.a[h] += s.a[h + w];
+            s.b[h] += s.b[h + w];
+        }
+    res->scale = sigma;
+    res->qsum = s.sum;
+    res->nn = s.a[0];
+    res->rr = s.b[0];
+}
+
+sl_quantise_fn *sl__quantiser(unsigned features)
+{
+#if defined(__x86_64__)
+    const unsigned avx512 =
+        SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ | SL_CPU_AVX2;
+    if ((features & avx512) == avx512)
+        return sl_quantise_row_avx512;
+    if (features & SL_CPU_AVX2)
+        return sl_quantise_row_avx2;
+#else
+    (void)features;
+#endif
+    return quantise_row_c;
+}
+
+void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x,
+                      sl_quantise_fn *fn)
 {
     int64_t d = op->d, ldw = op->lpld;
     uint32_t *out = (uint32_t *)op->lp + (r / SL_PANEL) * SL_PANEL * ldw + r % SL_PANEL;
-    float *scale = (float *)op->lpscale, *norm = (float *)op->lpnorm, *res = (float *)op->lpres;
-    int32_t *corr = (int32_t *)op->lpcorr;
-    double nn = 0, rr = 0;
-    if (input == SL_IN_BF16) {
-        quantise_bf16(x, d, ldw, out, &nn, &rr);
-        scale[r] = 1;
-        corr[r] = 0;
-    } else {
-        int L = input == SL_IN_INT8 ? 127 : input == SL_IN_INT7 ? 63 : sl__int16_levels(d);
-        int off = input == SL_IN_INT8 ? 128 : input == SL_IN_INT7 ? 64 : 0;
-        float amax = max_abs(x, d);
-        float sigma = amax / (float)L; /* 0 for a zero row: then q = 0 and x~ = x = 0 */
-        int64_t sum =
-            quantise_int(x, d, ldw, input == SL_IN_INT16 ? 2 : 4, L, sigma, out, &nn, &rr);
-        scale[r] = sigma;
-        corr[r] = (int32_t)(off * sum);
-    }
-    norm[r] = round_up(sqrt(nn));
-    res[r] = round_up(sqrt(rr));
+    int L = input == SL_IN_BF16   ? 0
+            : input == SL_IN_INT8 ? 127
+            : input == SL_IN_INT7 ? 63
+                                  : sl__int16_levels(d);
+    int off = input == SL_IN_INT8 ? 128 : input == SL_IN_INT7 ? 64 : 0;
+    sl_quantised q;
+    fn(x, d, input, L, out, ldw, &q);
+    ((float *)op->lpscale)[r] = q.scale;
+    ((int32_t *)op->lpcorr)[r] = (int32_t)(off * q.qsum);
+    ((float *)op->lpnorm)[r] = round_up(sqrt(q.nn));
+    ((float *)op->lpres)[r] = round_up(sqrt(q.rr));
 }
 
 /* Words per row of the panels for a low-precision input kind. */

@@ -186,6 +186,26 @@ typedef int64_t sl_scan_lp_fn(const float *row, const float *bn, const float *br
                               int32_t *out, float *ov, float *ol);
 sl_scan_lp_fn sl_scan_lp_avx2, sl_scan_lp_avx512;
 
+/* The reduced-precision rungs' quantiser, once per row of a job: unit row
+ * x (d floats) to x~ as the contract above stores it, for input SL_IN_BF16
+ * or one of the integer kinds with levels = L. Writes all ldw words of the
+ * row's panel column (word w at out[w * SL_PANEL], zeros past d) and
+ * returns scale (sigma, 1 for bf16), qsum = sum(q) (0 for bf16), and nn =
+ * |x~|^2 and rr = |x - x~|^2 in float64 from the values stored: element k
+ * goes to partial sum k mod 16, in order of k, and the 16 sums are then
+ * added halves to halves (h + 8 onto h, then h + 4, h + 2, h + 1), without
+ * fused multiply-adds, so every ISA returns the same bits.
+ * src/core/quantise.c has the scalar reference, which spells out the
+ * arithmetic, and picks the variant (sl__quantiser); d <= 65,536. */
+typedef struct sl_quantised {
+    float scale;
+    int64_t qsum;
+    double nn, rr;
+} sl_quantised;
+typedef void sl_quantise_fn(const float *x, int64_t d, int input, int levels, uint32_t *out,
+                            int64_t ldw, sl_quantised *res);
+sl_quantise_fn sl_quantise_row_avx2, sl_quantise_row_avx512;
+
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
 sl_dot_fn sl_dot_f32_avx2, sl_dot_f32_avx512;
