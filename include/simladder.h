@@ -89,6 +89,9 @@ typedef struct sl_stats {
      * are what the floors left at the end. How wide the bound is for this
      * data, before the fp32 re-score. */
     int64_t filtered;
+    /* knn on c7: rows whose speculative floors (docs/ACCURACY.md) proved
+     * too high at the end, and were re-scored against every column. */
+    int64_t rows_redone;
 } sl_stats;
 
 /* Options; a zeroed struct (or NULL) means: automatic kernel, all cores, no

@@ -588,11 +588,12 @@ static void run_job(const args *a)
         if (stats.candidates)
             fprintf(stderr,
                     "  stats: %lld pairs re-scored in fp32 (%.1f per row, at most %lld in a row), "
-                    "%.1f%% of the thread time; %lld passed the filter (%.1f per row)\n",
+                    "%.1f%% of the thread time; %lld passed the filter (%.1f per row); %lld "
+                    "rows re-done against every column\n",
                     (long long)stats.candidates, (double)stats.candidates / (double)rows,
                     (long long)stats.candidates_max_row,
                     busy > 0 ? 100 * stats.seconds_rerank / busy : 0.0, (long long)stats.filtered,
-                    (double)stats.filtered / (double)rows);
+                    (double)stats.filtered / (double)rows, (long long)stats.rows_redone);
     }
     unload(&x);
     if (a->queries)

@@ -186,12 +186,12 @@ static PyObject *raise_status(call *c, sl_status st, const sl_error *e)
 static PyObject *stats_dict(const call *c)
 {
     return Py_BuildValue(
-        "{s:s,s:i,s:n,s:d,s:d,s:d,s:L,s:L,s:d,s:L}", "kernel", c->stats.kernel, "threads",
+        "{s:s,s:i,s:n,s:d,s:d,s:d,s:L,s:L,s:d,s:L,s:L}", "kernel", c->stats.kernel, "threads",
         c->stats.threads, "memory_planned", (Py_ssize_t)c->stats.memory_planned, "seconds_prepare",
         c->stats.seconds_prepare, "seconds_compute", c->stats.seconds_compute, "seconds_finish",
         c->stats.seconds_finish, "candidates", (long long)c->stats.candidates, "candidates_max_row",
         (long long)c->stats.candidates_max_row, "seconds_rerank", c->stats.seconds_rerank,
-        "filtered", (long long)c->stats.filtered);
+        "filtered", (long long)c->stats.filtered, "rows_redone", (long long)c->stats.rows_redone);
 }
 
 /* ---- the jobs ---- */

@@ -9,6 +9,9 @@
  *                  bound aside) on the same data, on the shared real sets,
  *                  on exact duplicates and near-ties, on rows whose values
  *                  span many orders of magnitude;
+ *   test_speculation  knn with the heaps' speculative floors forced as far
+ *                  as they go (alpha = 0) and at their least (0.25): the
+ *                  c5 answer still, through the rows the check re-does;
  *   test_stats     the statistics the job reports;
  *   test_quantisers  every quantiser this CPU can run (scalar, AVX2,
  *                  AVX-512) gives the scalar one's bits, on rows of every
@@ -169,6 +172,7 @@ static void test_bound(void)
 /* ---- the same answers as c5 ---- */
 
 static int64_t tie_knn, tie_join; /* differences from c5, each checked to be a tie */
+static int64_t redone_knn;        /* rows the speculative floors' check re-did */
 
 /* The oracle's cosine of rows i and j of x. */
 static double cosine(const float *x, int64_t i, int64_t j, int64_t d)
@@ -195,11 +199,14 @@ static void same_knn(const char *kern, const char *what, const float *x, int64_t
     float *s0 = malloc((size_t)(n * k) * 4), *s1 = malloc((size_t)(n * k) * 4);
     int64_t *i0 = malloc((size_t)(n * k) * 8), *i1 = malloc((size_t)(n * k) * 8);
     sl_options o5 = {0}, o7 = {0};
+    sl_stats st;
     o5.kernel = "c5";
     o7.kernel = kern;
+    o7.stats = &st;
     sl_error e;
     CHECK(sl_knn(&v, NULL, k, s0, i0, &o5, &e) == SL_OK);
     CHECKF(sl_knn(&v, NULL, k, s1, i1, &o7, &e) == SL_OK, "%s: %s", kern, e.message);
+    redone_knn += st.rows_redone;
     double tol = 2 * sl_error_bound(d);
     int64_t differ = 0;
     for (int64_t i = 0; i < n; i++) {
@@ -213,7 +220,7 @@ static void same_knn(const char *kern, const char *what, const float *x, int64_t
                        "%s on %s: row %lld has %lld (cos %.9f), not in c5's list (k-th %.9f)", kern,
                        what, (long long)i, (long long)b[r], c, kth);
             }
-            CHECKF(fabs(s1[i * k + r] - s0[i * k + r]) <= tol,
+            CHECKF(s1[i * k + r] == s0[i * k + r] || fabs(s1[i * k + r] - s0[i * k + r]) <= tol,
                    "%s on %s: row %lld slot %lld: %.9f against c5's %.9f", kern, what, (long long)i,
                    (long long)r, s1[i * k + r], s0[i * k + r]);
         }
@@ -264,6 +271,20 @@ static void same_join(const char *kern, const char *what, const float *x, int64_
     sl_pairs_free(&b);
 }
 
+/* Shared real set s as float32 rows; NULL when it is absent or not float32. */
+static float *real_set(int s, int64_t *n, int64_t *d)
+{
+    char p[512];
+    size_t item;
+    snprintf(p, sizeof p, "%s/%s.npy", td_dir(), td_sets[s]);
+    float *x = load_npy(p, n, d, &item);
+    if (x && item != 4) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
 /* A tau near the set's 99.9th percentile of similarities, from a sample. */
 static double high_tau(const float *x, int64_t n, int64_t d)
 {
@@ -297,34 +318,72 @@ static void test_same_as_c5(void)
             same_join(kern, kind_name[kind], x, n, d, high_tau(x, n, d));
             free(x);
         }
-        const char *dir = td_dir();
-        const char *const *sets = td_sets;
         int found = 0;
         for (int s = 0; s < TD_NSETS; s++) {
-            char p[512];
             int64_t n, d;
-            snprintf(p, sizeof p, "%s/%s.npy", dir, sets[s]);
-            size_t item;
-            float *x = load_npy(p, &n, &d, &item);
-            if (!x || item != 4) {
-                free(x);
+            float *x = real_set(s, &n, &d);
+            if (!x)
                 continue;
-            }
             if (quick && n > 3000)
                 n = 3000; /* the first rows: still real data */
             found++;
-            same_knn(kern, sets[s], x, n, d, 10);
-            same_join(kern, sets[s], x, n, d, 0.8);
-            same_join(kern, sets[s], x, n, d, high_tau(x, n, d));
+            same_knn(kern, td_sets[s], x, n, d, 10);
+            same_join(kern, td_sets[s], x, n, d, 0.8);
+            same_join(kern, td_sets[s], x, n, d, high_tau(x, n, d));
             free(x);
         }
         if (!found)
-            printf("  no shared data under %s: real sets not checked\n", dir);
+            printf("  no shared data under %s: real sets not checked\n", td_dir());
         printf("  %-10s the c5 answer on %d synthetic and %d real sets; %lld neighbours and %lld "
                "join pairs differ, every one a tie within the fp32 bound\n",
                kern, D_KINDS, found, (long long)tie_knn, (long long)tie_join);
         tie_knn = tie_join = 0;
     }
+}
+
+/* ---- speculative floors ---- */
+
+static void test_speculation(void)
+{
+    int quick = getenv("SL_TEST_QUICK") && atoi(getenv("SL_TEST_QUICK"));
+    int ran = 0;
+    for (int ki = 0; ki < nlowp; ki++) {
+        const char *kern = lowp[ki]->name;
+        if (lowp[ki]->input != SL_IN_INT8 && lowp[ki]->input != SL_IN_INT7) {
+            printf("  %-10s keeps no heaps of lower bounds: nothing to speculate\n", kern);
+            continue;
+        }
+        ran++;
+        const float alphas[] = {0.0f, 0.25f};
+        for (int a = 0; a < 2; a++) {
+            sl__lp_alpha = alphas[a];
+            redone_knn = 0;
+            for (int kind = 0; kind < D_KINDS; kind++) {
+                int64_t n = quick ? 400 : 1200, d = kind == D_GAUSS ? 768 : 97;
+                float *x = make(kind, n, d);
+                same_knn(kern, kind_name[kind], x, n, d, 10);
+                same_knn(kern, kind_name[kind], x, n, d, 3);
+                same_knn(kern, kind_name[kind], x, 11, d, 10); /* k = n - 1 */
+                same_knn(kern, kind_name[kind], x, 5, d, 10);  /* k > n */
+                free(x);
+            }
+            for (int s = 0; s < TD_NSETS; s++) {
+                int64_t n, d;
+                float *x = real_set(s, &n, &d);
+                if (x)
+                    same_knn(kern, td_sets[s], x, quick && n > 2000 ? 2000 : n, d, 10);
+                free(x);
+            }
+            printf("  %-10s alpha %.2f: the c5 answer, %lld rows re-done\n", kern,
+                   (double)alphas[a], (long long)redone_knn);
+            if (alphas[a] == 0)
+                CHECKF(redone_knn > 0, "%s: no row re-done at alpha 0: the check went untested",
+                       kern);
+        }
+        sl__lp_alpha = -1;
+    }
+    if (!ran)
+        SKIP("no int8 or int7 kernel usable here");
 }
 
 /* ---- the quantisers ---- */
@@ -590,6 +649,7 @@ int main(void)
     RUN(test_quantisers);
     RUN(test_bound);
     RUN(test_same_as_c5);
+    RUN(test_speculation);
     RUN(test_stats);
     RUN(test_auto);
     return DONE();

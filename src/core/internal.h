@@ -144,6 +144,11 @@ void sl__topk_push(sl_topk *t, int64_t r, float s, int64_t j);
 void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1);
 /* Move every entry of src into dst. */
 void sl__topk_merge(sl_topk *dst, const sl_topk *src);
+/* Row r's k-th best similarity, or -inf while it holds fewer than k
+ * (heap lists only: k < SL_TOPK_RESERVOIR_K). */
+float sl__topk_kth(const sl_topk *t, int64_t r);
+/* Empty row r's list and its filter. */
+void sl__topk_clear(sl_topk *t, int64_t r);
 
 /* The reduced-precision bound e for rows with |x~| = a1, |x - x~| = r1 and
  * a2, r2 (docs/ACCURACY.md), plus the constant c; job.c and choose.c
@@ -159,6 +164,10 @@ static inline float sl__lp_bound(float a1, float r1, float a2, float r2, float c
  * (non-temporal stores, job.c); tests set it to 0 to run that path on
  * small shapes. */
 extern size_t sl__stream_min;
+
+/* The reduced-precision knn's speculative floors (job.c): negative, the
+ * job's probe sets how far they go; 0 to 1, tests fix it (1: none). */
+extern float sl__lp_alpha;
 
 /* ---- choose: auto between fp32 and the reduced-precision rungs ---- */
 

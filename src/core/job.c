@@ -84,7 +84,10 @@ typedef struct job {
     int64_t hk;                  /* knn: k when the threads keep heaps of lower bounds, else 0 */
     int64_t hcap, hdepth;        /* their slots a row (a complete tree and one spare) and depth */
     _Atomic float *shared_floor; /* knn: the best floor any thread has, per row */
-    double t0;                   /* compute's start, for the statistics */
+    float alpha;                 /* knn: the heaps' bounds are s~ - alpha e (1: no speculation) */
+    int64_t *redo;               /* knn: rows whose speculative floors proved too high */
+    _Atomic int64_t nredo;
+    double t0; /* compute's start, for the statistics */
     uint64_t tick0;
     int64_t rows, cols;
     float *out; /* matrix */
@@ -475,6 +478,75 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
  * Re-scoring only at the end, against a floor over every thread's pairs,
  * costs about the candidates that floor lets through, not every pair that
  * was briefly among a row's k best. */
+/* Speculative floors. A floor from the heaps of lower bounds is the k-th
+ * best s~ - e of the pairs seen, which sits about e below the k-th best
+ * fp32 value the row will end with, since the bound e is a worst case that
+ * real errors |s~ - f| rarely approach (on embeddings they stay under a
+ * tenth of it). The heaps may then take s~ - alpha e with alpha < 1 as a
+ * pair's bound: the floors rise sooner and fewer pairs pass the filter,
+ * but a floor is now only probably a lower bound. It is checked at the
+ * end: every floor any thread used for row r is at most the largest, G, of
+ * the shared floor and the threads' own, and a pair was dropped only when
+ * its u = s~ + e was under the floor of the time. If the row's exact k-th
+ * best f_k is at least G, a dropped pair had f <= u < G <= f_k <= the true
+ * k-th best, so it was not among the k best and the row's answer stands;
+ * else the row is re-scored against every column (redo_worker). alpha is
+ * set by a probe of the job's own data (lp_alpha): 2.5 times the largest
+ * |s~ - f| / e it sees in 1,024 pairs spread over the set, at least 0.25
+ * and at most 1, which is no speculation. docs/ACCURACY.md has the
+ * argument and the figures. */
+float sl__lp_alpha = -1.0f;
+
+#ifndef SL_LP_SPEC_MIN
+#define SL_LP_SPEC_MIN 0.25f
+#endif
+#ifndef SL_LP_SPEC_X
+#define SL_LP_SPEC_X 2.5
+#endif
+
+/* x~ . y~ for row i of a and row j of b, exactly, from int8 or int7 panels
+ * (four signed bytes a word). */
+static double lp_dot_bytes(const sl_operand *a, int64_t i, const sl_operand *b, int64_t j)
+{
+    const uint32_t *wa = a->lp + (i / SL_PANEL) * SL_PANEL * a->lpld + i % SL_PANEL;
+    const uint32_t *wb = b->lp + (j / SL_PANEL) * SL_PANEL * b->lpld + j % SL_PANEL;
+    int64_t sum = 0;
+    for (int64_t w = 0; w < a->lpld; w++)
+        for (int q = 0; q < 32; q += 8) {
+            int32_t x = (int32_t)((wa[w * SL_PANEL] >> q) & 0xff),
+                    y = (int32_t)((wb[w * SL_PANEL] >> q) & 0xff);
+            sum += (int64_t)(x - (x & 0x80) * 2) * (y - (y & 0x80) * 2);
+        }
+    return (double)sum * a->lpscale[i] * b->lpscale[j];
+}
+
+static float lp_alpha(const job *jb)
+{
+    if (sl__lp_alpha >= 0)
+        return sl__lp_alpha < 1 ? sl__lp_alpha : 1;
+    enum { PAIRS = 1024 };
+    double worst = 0;
+    for (int64_t q = 0; q < PAIRS; q++) {
+        int64_t i = q * 7919 % jb->rows, j = (i * 31 + q * 104729 + 1) % jb->cols;
+        if (jb->self && i == j)
+            continue;
+        float f = jb->kern->rescore(jb->a.rows + i * jb->a.ld, jb->b.rows + j * jb->b.ld, jb->a.ld);
+        double rho = fabs(lp_dot_bytes(&jb->a, i, &jb->b, j) - f) / pair_bound(jb, i, j);
+        worst = rho > worst ? rho : worst;
+    }
+    double al = SL_LP_SPEC_X * worst;
+    return al < SL_LP_SPEC_MIN ? SL_LP_SPEC_MIN : al > 1 ? 1.0f : (float)al;
+}
+
+/* Whether row r's speculative floors went above its exact k-th best. */
+static int lp_spec_high(const job *jb, const sl_topk *tk, int64_t r)
+{
+    float g = floor_get(jb, r);
+    for (int t = 0; t < jb->nthreads; t++)
+        g = jb->ts[t].lfl[r] > g ? jb->ts[t].lfl[r] : g;
+    return g > sl__topk_kth(tk, r);
+}
+
 static inline float lp_floor(const tstate *ts, int64_t r)
 {
     float sh = floor_get(ts->job, r), ex = ts->topk.thr[r];
@@ -615,27 +687,6 @@ static inline float lbk_push(float *hp, int64_t depth, float l)
     return hp[0];
 }
 
-/* Hold (u, o) in row r's reservoir when take is 1. Written without a branch
- * on take, which is the filter's verdict and would often be mispredicted:
- * the key is stored either way (slot n is free) and counted only if taken. */
-static inline void lp_add(tstate *ts, int64_t r, int64_t o, float u, float l, int take)
-{
-    const job *jb = ts->job;
-    int64_t B = jb->bcap, hk = jb->hk;
-    int32_t n = ts->rn[r];
-    ts->res[r * B + n] = sl__key_of(u, o);
-    n += take;
-    ts->rn[r] = n;
-    if (hk && l > ts->lfl[r]) /* (lbk_push says why only then) */
-        lfl_raise(ts, r, lbk_push(ts->lbk + r * jb->hcap, jb->hdepth, l));
-    /* Cut when full; without the heaps also on the way at every power of
-     * two from 2k, which is then how a floor comes before the room fills
-     * (a row's first pairs pass no filter, and waiting for a full
-     * reservoir before the first would let them all in). */
-    if (take & (n == B || (!hk && (n & (n - 1)) == 0 && n >= 2 * jb->k)))
-        lp_cut(ts, r);
-}
-
 /* Raise a thread's filters of rows [r0, r1) to the shared floors. */
 static void lp_floors_in(tstate *ts, int64_t r0, int64_t r1)
 {
@@ -652,6 +703,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
     float *lfl = ts->lfl, C = jb->bound_c;
     const float *an = jb->a.lpnorm, *ar = jb->a.lpres, *bn = jb->b.lpnorm, *br = jb->b.lpres;
     int64_t B = jb->bcap, k2 = 2 * jb->k, hk = jb->hk, hcap = jb->hcap, hdepth = jb->hdepth;
+    float wv = 0.5f * (1 - jb->alpha); /* l + (1 - alpha) e = s~ - alpha e; 0 without speculation */
     int sym = jb->sym, self = jb->self;
     uint64_t *res = ts->res;
     int32_t *rn = ts->rn;
@@ -666,8 +718,13 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
         int64_t j = t->j0;
         if (jb->sym && j <= i)
             j = i + 1;
-        /* Row i's reservoir stays in registers over the row (lp_add, by
-         * hand): no other row's add or cut touches it. */
+        /* Row i's reservoir stays in registers over the row: no other
+         * row's add or cut touches it. A pair's key is stored whatever the
+         * filter said (slot n is free) and counted only if it passed, so
+         * that the verdict, often mispredicted, is no branch. A row is cut
+         * when its room is full; without the heaps also at every power of
+         * two from 2k on the way, which is then how a floor comes before
+         * the room fills (a row's first pairs pass no filter). */
         float ai = an[i], ri = ar[i], fi = lfl[i];
         uint64_t *hi = ts->res + i * B;
         float *hp = hk ? lbk + i * hcap : NULL;
@@ -679,7 +736,7 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
             ts->hits += nh;
             for (int64_t h = 0; h < nh; h++) {
                 int64_t o = hit[h];
-                float v = hv[h], l = hl[h];
+                float v = hv[h], l = hl[h] + wv * (v - hl[h]);
                 int real = !(self && o == i), take = (v >= fi) & real;
                 uint64_t vk = sl__key_of(v, SL_TOPK_MAX_INDEX) & 0xffffffff00000000u;
                 hi[ni] = vk | (uint32_t) ~(uint32_t)o;
@@ -697,8 +754,9 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
                 }
                 if (!sym)
                     continue;
-                /* The column's side: lp_add, with the job's fields in
-                 * locals (the stores below could alias them otherwise). */
+                /* The column's side, the same for row o, with the job's
+                 * fields in locals (the stores could alias them otherwise),
+                 * and a push only for l above the floor (lbk_push says why). */
                 float fo = lfl[o];
                 int32_t no = rn[o];
                 int to = v >= fo;
@@ -934,6 +992,11 @@ static void settle_worker(void *arg, int tid)
                 break;
             settle_pairs(sa, me, tk, r0, p, tmp, np, cnt);
         }
+        /* The chunk's lists are final: check the speculative floors. */
+        if (jb->alpha < 1)
+            for (int64_t l = 0; l < rows; l++)
+                if (lp_spec_high(jb, tk, r0 + l))
+                    jb->redo[atomic_fetch_add(&jb->nredo, 1)] = r0 + l;
     }
 out:
     free(pool);
@@ -943,6 +1006,39 @@ out:
     free(pn);
     free(done);
     free(pfl);
+}
+
+/* The rows whose speculative floors were too high, re-scored against every
+ * column, a group of rows at a time so that each column is read once per
+ * group; a group's lists are its thread's alone. */
+typedef struct redo_all {
+    job *jb;
+    _Atomic int64_t next;
+} redo_all;
+
+enum { REDO_GROUP = 16 };
+
+static void redo_worker(void *arg, int tid)
+{
+    redo_all *ra = arg;
+    job *jb = ra->jb;
+    tstate *me = &jb->ts[tid];
+    sl_topk *tk = &jb->ts[0].topk;
+    int64_t n = atomic_load(&jb->nredo);
+    for (;;) {
+        int64_t g0 = atomic_fetch_add(&ra->next, REDO_GROUP);
+        if (g0 >= n)
+            break;
+        int64_t g1 = g0 + REDO_GROUP < n ? g0 + REDO_GROUP : n;
+        for (int64_t q = g0; q < g1; q++)
+            sl__topk_clear(tk, jb->redo[q]);
+        for (int64_t o = 0; o < jb->cols; o++)
+            for (int64_t q = g0; q < g1; q++) {
+                int64_t r = jb->redo[q];
+                if (!(jb->self && o == r))
+                    settle(me, tk, r, o);
+            }
+    }
 }
 
 static void epilogue_join_lp(tstate *ts, const task *t, const float *c, int64_t ldc)
@@ -1124,6 +1220,8 @@ static size_t plan_bytes(const job *jb, const sl_view *va, const sl_view *vb)
         b = sl__add(b, sl__add(sl__mul(rows, 4), sl__mul(T, sl__mul(rows, per_row))));
         b = sl__add(b, sl__mul(T, settle_bytes(jb))); /* the settle's chunks */
         b = sl__add(b, sl__mul(rows, sl__add(sl__mul((size_t)mailbox_slots(jb), 8), 4)));
+        if (jb->hk) /* the rows to re-do, when the floors speculate */
+            b = sl__add(b, sl__mul(rows, 8));
     }
     if (jb->op == OP_KNN) {
         /* per thread: the lists, their counts and filters; the shared floors */
@@ -1140,6 +1238,7 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int6
                        const sl_options *opt, sl_error *err)
 {
     memset(jb, 0, sizeof *jb);
+    jb->alpha = 1;
     jb->op = op;
     jb->opt = opt;
     if (opt && opt->stats) /* what the job does not set reads as zero, not as the last job's */
@@ -1187,7 +1286,9 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int6
         jb->scan = sl_scan_avx2;
         jb->scan_lp = sl_scan_lp_avx2;
     }
-    if (feat & SL_CPU_AVX512F) {
+    /* the flags scan_avx512.c is built with */
+    unsigned avx512 = SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ;
+    if ((feat & avx512) == avx512) {
         jb->scan = sl_scan_avx512;
         jb->scan_lp = sl_scan_lp_avx512;
     }
@@ -1231,14 +1332,15 @@ static sl_status start(job *jb, const sl_view *x, const sl_view *y, sl_prepared 
     pthread_mutex_init(&jb->lock, NULL);
     jb->has_lock = 1;
     double t0 = sl__now();
-    sl_status st = sl__prepare(va, jb->kern->input, wa, jb->nthreads, pa, err);
+    const char *isa = jb->opt ? jb->opt->isa : NULL;
+    sl_status st = sl__prepare_isa(va, jb->kern->input, wa, jb->nthreads, isa, pa, err);
     if (st != SL_OK)
         return st;
     jb->a = pa->op;
     if (jb->self) {
         jb->b = pa->op;
     } else {
-        if ((st = sl__prepare(vb, jb->kern->input, wb, jb->nthreads, pb, err)) != SL_OK)
+        if ((st = sl__prepare_isa(vb, jb->kern->input, wb, jb->nthreads, isa, pb, err)) != SL_OK)
             return st;
         jb->b = pb->op;
     }
@@ -1334,6 +1436,7 @@ static void lowp_stats(job *jb)
     }
     s->candidates = cand;
     s->filtered = hits;
+    s->rows_redone = atomic_load(&jb->nredo);
     s->candidates_max_row = most;
     double est = timed && rate > 0 ? (double)tk / rate * ((double)cand / (double)timed) : 0;
     /* An estimate: never more than the thread-seconds the job had. */
@@ -1383,6 +1486,7 @@ static void teardown(job *jb, sl_prepared *pa, sl_prepared *pb)
         free(jb->ts);
     }
     sl__free(jb->shared_floor);
+    sl__free(jb->redo);
     if (jb->has_lock)
         pthread_mutex_destroy(&jb->lock);
     free(jb->tasks);
@@ -1465,6 +1569,11 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
             st = sl__fail(err, SL_ENOMEM, "knn: out of memory for top-k lists");
             goto done;
         }
+    if (jb.hk && k < SL_TOPK_RESERVOIR_K && (jb.alpha = lp_alpha(&jb)) < 1 &&
+        !(jb.redo = sl__alloc(sl__mul((size_t)jb.rows, sizeof *jb.redo)))) {
+        st = sl__fail(err, SL_ENOMEM, "knn: out of memory for the rows to check");
+        goto done;
+    }
     if ((st = compute(&jb, err)) != SL_OK)
         goto done;
     double t0 = sl__now();
@@ -1488,6 +1597,10 @@ sl_status sl_knn(const sl_view *x, const sl_view *q, int64_t k, float *sims, int
         sl__run(jb.nthreads, settle_worker, &sa);
         sl__free((void *)sa.mbox);
         sl__free((void *)sa.mn);
+        if (jb.status == SL_OK && atomic_load(&jb.nredo)) {
+            redo_all ra = {&jb, 0};
+            sl__run(jb.nthreads, redo_worker, &ra);
+        }
         if (jb.status != SL_OK) {
             st = sl__fail(err, jb.status, "%s", jb.message);
             goto done;

@@ -288,3 +288,14 @@ void sl__topk_merge(sl_topk *dst, const sl_topk *src)
                 push_key(dst, r, h[p]);
     }
 }
+
+float sl__topk_kth(const sl_topk *t, int64_t r)
+{
+    return t->count[r] == t->k ? sl__key_sim(t->key[r * t->cap]) : -INFINITY;
+}
+
+void sl__topk_clear(sl_topk *t, int64_t r)
+{
+    t->count[r] = 0; /* a heap's padding past k stays as it is */
+    t->thr[r] = -INFINITY;
+}
