@@ -140,6 +140,16 @@ void sl__topk_free(sl_topk *t);
 /* Offer (s, j) to row r, 0 <= j <= SL_TOPK_MAX_INDEX. Call only when s >=
  * thr[r]. */
 void sl__topk_push(sl_topk *t, int64_t r, float s, int64_t j);
+/* Ask for row r's list ahead of its pushes: a heap's slots (two lines at
+ * k < 16), or where a reservoir's next entry goes. */
+static inline void sl__topk_prefetch(const sl_topk *t, int64_t r)
+{
+    const uint64_t *h = t->key + r * t->cap;
+    if (t->k >= SL_TOPK_RESERVOIR_K)
+        h += t->count[r];
+    __builtin_prefetch(h, 1);
+    __builtin_prefetch(h + 8, 1);
+}
 /* Write rows [r0, r1) best first to out; pad with (-inf, -1). */
 void sl__topk_finish(sl_topk *t, int64_t r0, int64_t r1);
 /* Move every entry of src into dst. */

@@ -328,11 +328,20 @@ static void epilogue_knn(tstate *ts, const task *t, const float *c, int64_t ldc)
         if (jb->sym)
             floors_in(jb, thr, t->j0, t->j1);
     }
+    /* The lists the tile will push to are mostly out of L2 (a thread's
+     * lists for all rows are 1.3 MB at n = 10,000, k = 10): ask for the
+     * columns' at once and each row's one row ahead (x0.98 of the time of
+     * none in perf/blocking.py git:HEAD@c5 @c5 on a Zen 5). */
+    if (jb->sym)
+        for (int64_t o = t->j0; o < t->j1; o++)
+            sl__topk_prefetch(tk, o);
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
         if (jb->sym && j <= i)
             j = i + 1;
+        if (i + 1 < t->i1)
+            sl__topk_prefetch(tk, i + 1);
         float th = thr[i];
         /* Symmetric: one similarity, two rows: i gains j and j gains i. */
         for (j = next_hit(jb, row, thr, th, j, t->j1, jb->sym); j < t->j1;
