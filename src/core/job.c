@@ -969,7 +969,10 @@ static void settle_worker(void *arg, int tid)
                 memcpy(h + n, ts->res + r * B, (size_t)ts->rn[r] * sizeof *h);
                 n += ts->rn[r];
             }
-            pfl[l] = best_floor(&jb->ts[0], r, h, n);
+            /* With speculative floors the threads' own are higher than a
+             * proven one from the pool's k best (s~ - e against s~ - alpha
+             * e), so that is not worth its selection. */
+            pfl[l] = jb->alpha < 1 ? lp_floor(&jb->ts[0], r) : best_floor(&jb->ts[0], r, h, n);
             for (int t = 0; t < T; t++)
                 pfl[l] = jb->ts[t].lfl[r] > pfl[l] ? jb->ts[t].lfl[r] : pfl[l];
             if (sa->mbox)
