@@ -964,6 +964,16 @@ static void settle_worker(void *arg, int tid)
         for (int64_t l = 0; l < rows; l++) {
             int64_t r = r0 + l, n = 0;
             uint64_t *h = pool + l * room;
+            if (l + 1 < rows) { /* the next row's keys and mailbox, long out of cache */
+                for (int t = 0; t < T; t++)
+                    for (int64_t q = 0; q < jb->ts[t].rn[r + 1]; q += 8)
+                        __builtin_prefetch(jb->ts[t].res + (r + 1) * B + q);
+                if (sa->mbox) {
+                    __builtin_prefetch((const void *)&sa->mn[r + 1], 1);
+                    for (int64_t q = 0; q < sa->mm; q += 8)
+                        __builtin_prefetch((const void *)&sa->mbox[(r + 1) * sa->mm + q]);
+                }
+            }
             for (int t = 0; t < T; t++) {
                 const tstate *ts = &jb->ts[t];
                 memcpy(h + n, ts->res + r * B, (size_t)ts->rn[r] * sizeof *h);
