@@ -513,19 +513,33 @@ float sl__lp_alpha = -1.0f;
 #define SL_LP_SPEC_X 2.5
 #endif
 
-/* x~ . y~ for row i of a and row j of b, exactly, from int8 or int7 panels
- * (four signed bytes a word). */
-static double lp_dot_bytes(const sl_operand *a, int64_t i, const sl_operand *b, int64_t j)
+/* x~ . y~ for row i of a and row j of b, exactly (to float64 rounding for
+ * bf16), from the panels: four signed bytes a word (int8, int7), two
+ * int16 or two bf16. */
+static double lp_dot(int input, const sl_operand *a, int64_t i, const sl_operand *b, int64_t j)
 {
     const uint32_t *wa = a->lp + (i / SL_PANEL) * SL_PANEL * a->lpld + i % SL_PANEL;
     const uint32_t *wb = b->lp + (j / SL_PANEL) * SL_PANEL * b->lpld + j % SL_PANEL;
+    int bits = input == SL_IN_INT8 || input == SL_IN_INT7 ? 8 : 16;
+    uint32_t lo = (1u << bits) - 1, sign = 1u << (bits - 1);
     int64_t sum = 0;
+    double fsum = 0;
     for (int64_t w = 0; w < a->lpld; w++)
-        for (int q = 0; q < 32; q += 8) {
-            int32_t x = (int32_t)((wa[w * SL_PANEL] >> q) & 0xff),
-                    y = (int32_t)((wb[w * SL_PANEL] >> q) & 0xff);
-            sum += (int64_t)(x - (x & 0x80) * 2) * (y - (y & 0x80) * 2);
+        for (int q = 0; q < 32; q += bits) {
+            uint32_t x = (wa[w * SL_PANEL] >> q) & lo, y = (wb[w * SL_PANEL] >> q) & lo;
+            if (input == SL_IN_BF16) {
+                uint32_t ux = x << 16, uy = y << 16;
+                float fx, fy;
+                memcpy(&fx, &ux, 4);
+                memcpy(&fy, &uy, 4);
+                fsum += (double)fx * fy;
+            } else {
+                sum += (int64_t)((int32_t)x - (int32_t)(x & sign) * 2) *
+                       ((int32_t)y - (int32_t)(y & sign) * 2);
+            }
         }
+    if (input == SL_IN_BF16)
+        return fsum;
     return (double)sum * a->lpscale[i] * b->lpscale[j];
 }
 
@@ -540,7 +554,7 @@ static float lp_alpha(const job *jb)
         if (jb->self && i == j)
             continue;
         float f = jb->kern->rescore(jb->a.rows + i * jb->a.ld, jb->b.rows + j * jb->b.ld, jb->a.ld);
-        double rho = fabs(lp_dot_bytes(&jb->a, i, &jb->b, j) - f) / pair_bound(jb, i, j);
+        double rho = fabs(lp_dot(jb->kern->input, &jb->a, i, &jb->b, j) - f) / pair_bound(jb, i, j);
         worst = rho > worst ? rho : worst;
     }
     double al = SL_LP_SPEC_X * worst;
@@ -1203,19 +1217,21 @@ static void set_bcap(job *jb)
     int64_t k = jb->k, B = 2 * k < lo ? lo : 2 * k > 512 ? 512 : 2 * k;
     int64_t fit = (int64_t)((32u << 20) / ((size_t)jb->rows * (size_t)jb->nthreads * 8 + 1));
     jb->bcap = B < fit ? B : fit < 8 ? 8 : fit;
-    /* The heaps of lower bounds, k floats a row and thread: for the wide
-     * bounds of int8 and int7, whose many pairs within reach of a row's
-     * floor would otherwise be cut often, at k <= 32 (a push costs log k),
-     * where they fit in 16 MiB (k <= 20 at n = 100,000 on two threads). In
-     * perf/blocking.py runs on the default workload (perf/README.md) they
-     * made c7-amx 7% faster at k = 10 and 30 and 3% slower at k = 100, and
-     * c6-amx 3% slower at k = 10 and 23% at k = 100. */
+    /* The heaps of lower bounds, k floats a row and thread (padded to a
+     * tree), at k <= 32 (a push costs log k), where they fit in 16 MiB
+     * (k <= 15 at n = 100,000 on two threads). In perf/blocking.py runs on
+     * the default workload (perf/README.md) they first made c7-amx 7%
+     * faster at k = 10 and 30 and 3% slower at k = 100, and c6-amx 3%
+     * slower at k = 10 and 23% at k = 100, so only int8 and int7 kept
+     * them; with the speculative floors they take, c6-avx512 ran x0.897
+     * and c7-avx2 (int16) x0.954 of the time without them on the Zen 5, so
+     * every kind keeps them now. */
     jb->hdepth = 0;
     while (((int64_t)2 << jb->hdepth) - 1 < k)
         jb->hdepth++;
     jb->hcap = (int64_t)2 << jb->hdepth; /* a power of two: a heap of 16 floats is one line */
     size_t heaps = (size_t)jb->rows * (size_t)jb->nthreads * (size_t)jb->hcap * 4;
-    jb->hk = wide && k <= 32 && heaps <= (16u << 20) ? k : 0;
+    jb->hk = jb->lowp && k <= 32 && heaps <= (16u << 20) ? k : 0;
 }
 
 /* Bytes of the job's own allocations (not the caller's output). */
