@@ -717,6 +717,15 @@ static void lp_floors_in(tstate *ts, int64_t r0, int64_t r1)
         lfl_raise(ts, r, floor_get(ts->job, r));
 }
 
+/* Whether a row holding n keys, after one more was taken, is cut now: when
+ * its room is full, and without the heaps also at every power of two from
+ * 2k on the way, which is then how a floor comes before the room fills (a
+ * row's first pairs pass no filter). */
+static inline int lp_full(int64_t n, int64_t B, int64_t hk, int64_t k2)
+{
+    return n == B || (!hk && (n & (n - 1)) == 0 && n >= k2);
+}
+
 /* Columns of a tile row the filter takes at a time (its hit list's room). */
 enum { LP_SPAN = 256 };
 
@@ -734,22 +743,19 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
     int32_t hit[LP_SPAN + 16];
     float hv[LP_SPAN + 16], hl[LP_SPAN + 16]; /* each hit's u = s~ + e and l = s~ - e */
     lp_floors_in(ts, t->i0, t->i1);
-    if (jb->sym)
+    if (sym)
         lp_floors_in(ts, t->j0, t->j1);
     for (int64_t i = t->i0; i < t->i1; i++) {
         const float *row = c + (i - t->i0) * ldc - t->j0;
         int64_t j = t->j0;
-        if (jb->sym && j <= i)
+        if (sym && j <= i)
             j = i + 1;
         /* Row i's reservoir stays in registers over the row: no other
          * row's add or cut touches it. A pair's key is stored whatever the
          * filter said (slot n is free) and counted only if it passed, so
-         * that the verdict, often mispredicted, is no branch. A row is cut
-         * when its room is full; without the heaps also at every power of
-         * two from 2k on the way, which is then how a floor comes before
-         * the room fills (a row's first pairs pass no filter). */
+         * that the verdict, often mispredicted, is no branch. */
         float ai = an[i], ri = ar[i], fi = lfl[i];
-        uint64_t *hi = ts->res + i * B;
+        uint64_t *hi = res + i * B;
         float *hp = hk ? lbk + i * hcap : NULL;
         int32_t ni = rn[i];
         for (; j < t->j1; j += LP_SPAN) {
@@ -768,11 +774,11 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
                     float f = lbk_push(hp, hdepth, l);
                     fi = f > fi ? f : fi;
                 }
-                if (take & (ni == B || (!hk && (ni & (ni - 1)) == 0 && ni >= k2))) {
-                    ts->rn[i] = ni;
+                if (take & lp_full(ni, B, hk, k2)) {
+                    rn[i] = ni;
                     lfl[i] = fi;
                     lp_cut(ts, i);
-                    ni = ts->rn[i];
+                    ni = rn[i];
                     fi = lfl[i];
                 }
                 if (!sym)
@@ -790,16 +796,16 @@ static void epilogue_knn_lp(tstate *ts, const task *t, const float *c, int64_t l
                     float f = lbk_push(lbk + o * hcap, hdepth, l);
                     lfl[o] = f > fo ? f : fo;
                 }
-                if (to & (no == B || (!hk && (no & (no - 1)) == 0 && no >= k2)))
+                if (to & lp_full(no, B, hk, k2))
                     lp_cut(ts, o);
             }
         }
-        ts->rn[i] = ni;
+        rn[i] = ni;
         lfl[i] = fi;
         if (hk)
             floor_raise(jb, i, fi);
     }
-    if (hk && jb->sym)
+    if (hk && sym)
         for (int64_t o = t->j0; o < t->j1; o++)
             floor_raise(jb, o, lfl[o]);
 }
