@@ -324,6 +324,41 @@ static void test_tiers(void)
     order_reset();
     free(x);
     free(s);
+    /* A job large enough (2^30 multiply-adds) for auto to weigh c6 and c7,
+     * under every cap: where a rung has no kernel the choice must pass it
+     * over (it dereferenced a NULL error instead, on AVX2 and scalar). */
+    int64_t nb = 2000, db = 768;
+    float *xb = random_rows(nb, db);
+    float *sb = malloc((size_t)(nb * 5) * sizeof *sb);
+    int64_t *ib = malloc((size_t)(nb * 5) * sizeof *ib),
+            *i5 = malloc((size_t)(nb * 5) * sizeof *i5);
+    sl_view vb = sl_view_f32(xb, nb, db);
+    sl_error e;
+    sl_options o5 = {0};
+    o5.kernel = "c5";
+    o5.isa = "scalar";
+    CHECK(sl_knn(&vb, NULL, 5, sb, i5, &o5, &e) == SL_OK);
+    for (int t = 0; t < 4; t++) {
+        if ((sl_cpu_detected() & need[t]) != need[t])
+            continue;
+        sl_options o = {0};
+        sl_stats st;
+        o.isa = tiers[t];
+        o.stats = &st;
+        CHECKF(sl_knn(&vb, NULL, 5, sb, ib, &o, &e) == SL_OK, "auto under %s: %s", tiers[t],
+               e.message);
+        int64_t differ = 0;
+        for (int64_t q = 0; q < nb * 5; q++)
+            differ += ib[q] != i5[q];
+        printf("  tier %-6s, 2000 x 768: auto ran %s, %lld of %lld neighbours differ from c5's\n",
+               tiers[t], st.kernel, (long long)differ, (long long)(nb * 5));
+        CHECKF(differ <= nb / 100, "auto under %s: %lld neighbours differ", tiers[t],
+               (long long)differ);
+    }
+    free(xb);
+    free(sb);
+    free(ib);
+    free(i5);
 }
 
 /* ---- edge cases ---- */

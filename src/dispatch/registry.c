@@ -153,6 +153,9 @@ const char *sl_kernel_auto(const char *isa)
 sl_status sl__kernel_resolve(const char *name, const char *isa, const sl_kernel **out,
                              sl_error *err)
 {
+    sl_error ignored; /* a caller that only asks whether it resolves passes no err */
+    if (!err)
+        err = &ignored;
     unsigned f;
     sl_status st = sl__cpu_usable(isa, &f, err);
     if (st != SL_OK)
