@@ -14,14 +14,20 @@
  *     tau (join): what the rung would have to re-score.
  *
  * The prediction is tiles x tile time + candidates x CAND_DOTS re-score
- * times; a reduced-precision rung is chosen when it predicts at most 0.8 of
- * the fp32 time. The probe's re-score has both rows in cache, where a job's
- * comes from L3 or memory and brings its share of the filter's passes, the
- * cuts and the settle: on the Zen 5 of perf/README.md the jobs took 6.3
- * (c6, k = 10), 8.1 (c6, k = 100) and 1.3 (c7, k = 10) probe re-scores of
- * thread time beyond the tiles for each candidate the pilot counts (a
- * scratch build printed the model's terms beside sl_worker's times); with
- * 1, auto took c6 at k = 100, 1.2 times c5's time there. Jobs under 2^30
+ * times (CAND_DOTS_WIDE for int8 and int7); a reduced-precision rung is
+ * chosen when it predicts at most 0.8 of the fp32 time. The probe's
+ * re-score has both rows in cache, where a job's comes from L3 or memory
+ * and brings its share of the filter's passes, the cuts and the settle;
+ * and the pilot counts every pair within 2 e of the k-th best, which for
+ * int8's wide bound is far more than the job re-scores. On the Zen 5 of
+ * perf/README.md the jobs took 6.3 (c6, k = 10), 8.1 (c6, k = 100) and
+ * 1.3 (c7, k = 10) probe re-scores of thread time beyond the tiles for
+ * each candidate the pilot counts (a scratch build printed the model's
+ * terms beside sl_worker's and perf/blocking.py's times); with 1, auto took
+ * c6 at k = 100, 1.2 times c5's time there. On 7 December, after the
+ * speculative floors: c6 6.5 (k = 10) and 3.3 (k = 30), c7 0.8 and 1.4,
+ * c7 on 16-bit words (AVX2) 7.5 to 9.6 at k = 10; with 5 for all, auto
+ * took c6 at k = 10, 1.4 times c7's time. Jobs under 2^30
  * multiply-adds stay on fp32: the pilot would cost a visible share of them.
  * The choice only ever selects among exact paths, so a wrong guess costs
  * time, never correctness.
@@ -34,7 +40,14 @@
 
 #include "internal.h"
 
-enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512, CAND_DOTS = 5 };
+enum {
+    PROBE_N = 256,
+    PROBE_D = 768,
+    PILOT_ROWS = 32,
+    PILOT_COLS = 512,
+    CAND_DOTS = 5,
+    CAND_DOTS_WIDE = 1
+};
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static double pair_secs[64]; /* per kernel index: seconds per pair at d = 768 */
@@ -59,7 +72,7 @@ static double probe_tile(const sl_kernel *k, const char *isa)
         void *scratch = sb ? sl__alloc(sb) : NULL;
         float *c = sl__alloc((size_t)PROBE_N * PROBE_N * 4);
         if (c && (!sb || scratch)) {
-            for (int rep = 0; rep < 3; rep++) {
+            for (int rep = 0; rep < 7; rep++) { /* a tile takes 40-150 us: best of 6 */
                 if (scratch)
                     memset(scratch, 0, sb);
                 int64_t rows = k->task_rows < 96 ? k->task_rows : 96;
@@ -70,13 +83,15 @@ static double probe_tile(const sl_kernel *k, const char *isa)
                 if (rep > 0 && (best == 0 || dt < best)) /* the first warms the caches */
                     best = dt;
             }
-            if (k->rescore) {
+            for (int rep = 0; k->rescore && rep < 3; rep++) { /* best of 3 */
                 double t0 = sl__now();
                 float acc = 0;
                 for (int i = 0; i < 4 * PROBE_N; i++)
                     acc += k->rescore(p.op.rows + (i % PROBE_N) * p.op.ld,
                                       p.op.rows + ((i * 7 + 3) % PROBE_N) * p.op.ld, p.op.ld);
-                dot_secs[k - sl__kernels] = (sl__now() - t0) / (4 * PROBE_N);
+                double dt = (sl__now() - t0) / (4 * PROBE_N);
+                if (rep == 0 || dt < dot_secs[k - sl__kernels])
+                    dot_secs[k - sl__kernels] = dt;
                 probe_sink = acc; /* keeps the dots from being optimised away */
             }
         }
@@ -189,7 +204,9 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
             continue; /* no data makes it win */
         double share = pilot_share(lk, op, rows, cols, self, k, tau, isa);
         double cand = share * (double)rows->n * (double)cols->n;
-        double t = tile + cand * dot_secs[lk - sl__kernels] * scale * CAND_DOTS;
+        int wide = lk->input == SL_IN_INT8 || lk->input == SL_IN_INT7;
+        double t =
+            tile + cand * dot_secs[lk - sl__kernels] * scale * (wide ? CAND_DOTS_WIDE : CAND_DOTS);
         if (t < 0.8 * best_t) {
             best_t = t;
             best = lk;
