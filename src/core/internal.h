@@ -127,6 +127,15 @@ static inline int64_t sl__key_idx(uint64_t key)
     return (int64_t)(uint32_t) ~(uint32_t)key;
 }
 
+/* Levels below the root of a complete binary tree of at least k slots. */
+static inline int64_t sl__heap_depth(int64_t k)
+{
+    int64_t depth = 0;
+    while (((int64_t)2 << depth) - 1 < k)
+        depth++;
+    return depth;
+}
+
 /* Reorder h[0, n) so that [0, m) hold the m largest keys (in no order). */
 void sl__select_best(uint64_t *h, int64_t n, int64_t m);
 

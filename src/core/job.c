@@ -470,23 +470,6 @@ static inline float rescore(tstate *ts, int64_t i, int64_t j)
     return rescore_rows(ts, jb->a.rows + i * jb->a.ld, jb->b.rows + j * jb->b.ld);
 }
 
-/* knn defers the re-score. Per row and thread a reservoir holds the pairs
- * not yet re-scored, as keys of the pair's upper bound u = s~ + e and the
- * other row (ordered as in the top-k lists), behind a filter on the row's
- * floor (lfl). A floor is a lower bound on the fp32 similarity F of the
- * row's final k-th neighbour: a pair whose u falls below it cannot be in the
- * result, so the filter is u >= floor, evaluated for a tile row with one
- * vector compare (scan_lp), and a cut drops what falls under a raised floor
- * with one compare of keys. Floors come from two places: any k pairs of the
- * row, since each has f >= s~ - e = u - 2e, so the least u - 2e of k of them
- * is one (the k best u held give a good one); and the k-th best f re-scored
- * so far (the thread's exact lists, which only rows whose reservoirs
- * overflow fill before the end). The threads share the floors (floor_get,
- * floor_raise). Holding a pair costs a store; when a reservoir fills, its
- * row is cut: a floor from its k best, and what falls under it goes.
- * Re-scoring only at the end, against a floor over every thread's pairs,
- * costs about the candidates that floor lets through, not every pair that
- * was briefly among a row's k best. */
 /* Speculative floors. A floor from the heaps of lower bounds is the k-th
  * best s~ - e of the pairs seen, which sits about e below the k-th best
  * fp32 value the row will end with, since the bound e is a worst case that
@@ -561,15 +544,37 @@ static float lp_alpha(const job *jb)
     return al < SL_LP_SPEC_MIN ? SL_LP_SPEC_MIN : al > 1 ? 1.0f : (float)al;
 }
 
+/* The larger of fl and every thread's own floor of row r. */
+static float lfl_max(const job *jb, int64_t r, float fl)
+{
+    for (int t = 0; t < jb->nthreads; t++)
+        fl = jb->ts[t].lfl[r] > fl ? jb->ts[t].lfl[r] : fl;
+    return fl;
+}
+
 /* Whether row r's speculative floors went above its exact k-th best. */
 static int lp_spec_high(const job *jb, const sl_topk *tk, int64_t r)
 {
-    float g = floor_get(jb, r);
-    for (int t = 0; t < jb->nthreads; t++)
-        g = jb->ts[t].lfl[r] > g ? jb->ts[t].lfl[r] : g;
-    return g > sl__topk_kth(tk, r);
+    return lfl_max(jb, r, floor_get(jb, r)) > sl__topk_kth(tk, r);
 }
 
+/* knn defers the re-score. Per row and thread a reservoir holds the pairs
+ * not yet re-scored, as keys of the pair's upper bound u = s~ + e and the
+ * other row (ordered as in the top-k lists), behind a filter on the row's
+ * floor (lfl). A floor is a lower bound on the fp32 similarity F of the
+ * row's final k-th neighbour: a pair whose u falls below it cannot be in the
+ * result, so the filter is u >= floor, evaluated for a tile row with one
+ * vector compare (scan_lp), and a cut drops what falls under a raised floor
+ * with one compare of keys. Floors come from two places: any k pairs of the
+ * row, since each has f >= s~ - e = u - 2e, so the least u - 2e of k of them
+ * is one (the k best u held give a good one); and the k-th best f re-scored
+ * so far (the thread's exact lists, which only rows whose reservoirs
+ * overflow fill before the end). The threads share the floors (floor_get,
+ * floor_raise). Holding a pair costs a store; when a reservoir fills, its
+ * row is cut: a floor from its k best, and what falls under it goes.
+ * Re-scoring only at the end, against a floor over every thread's pairs,
+ * costs about the candidates that floor lets through, not every pair that
+ * was briefly among a row's k best. */
 static inline float lp_floor(const tstate *ts, int64_t r)
 {
     float sh = floor_get(ts->job, r), ex = ts->topk.thr[r];
@@ -1011,9 +1016,8 @@ static void settle_worker(void *arg, int tid)
             /* With speculative floors the threads' own are higher than a
              * proven one from the pool's k best (s~ - e against s~ - alpha
              * e), so that is not worth its selection. */
-            pfl[l] = jb->alpha < 1 ? lp_floor(&jb->ts[0], r) : best_floor(&jb->ts[0], r, h, n);
-            for (int t = 0; t < T; t++)
-                pfl[l] = jb->ts[t].lfl[r] > pfl[l] ? jb->ts[t].lfl[r] : pfl[l];
+            pfl[l] = lfl_max(
+                jb, r, jb->alpha < 1 ? lp_floor(&jb->ts[0], r) : best_floor(&jb->ts[0], r, h, n));
             if (sa->mbox)
                 n = collect(sa, me, tk, r, h, keep_above(h, n, pfl[l]));
             pn[l] = n;
@@ -1241,9 +1245,7 @@ static void set_bcap(job *jb)
      * them; with the speculative floors they take, c6-avx512 ran x0.897
      * and c7-avx2 (int16) x0.954 of the time without them on the Zen 5, so
      * every kind keeps them now. */
-    jb->hdepth = 0;
-    while (((int64_t)2 << jb->hdepth) - 1 < k)
-        jb->hdepth++;
+    jb->hdepth = sl__heap_depth(k);
     jb->hcap = (int64_t)2 << jb->hdepth; /* a power of two: a heap of 16 floats is one line */
     size_t heaps = (size_t)jb->rows * (size_t)jb->nthreads * (size_t)jb->hcap * 4;
     jb->hk = jb->lowp && k <= 32 && heaps <= (16u << 20) ? k : 0;
@@ -1339,9 +1341,7 @@ static sl_status setup(job *jb, int op, const sl_view *x, const sl_view *y, int6
         jb->scan = sl_scan_avx2;
         jb->scan_lp = sl_scan_lp_avx2;
     }
-    /* the flags scan_avx512.c is built with */
-    unsigned avx512 = SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ;
-    if ((feat & avx512) == avx512) {
+    if ((feat & SL_CPU_AVX512_SET) == SL_CPU_AVX512_SET) {
         jb->scan = sl_scan_avx512;
         jb->scan_lp = sl_scan_lp_avx512;
     }

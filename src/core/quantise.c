@@ -187,8 +187,7 @@ static void quantise_row_c(const float *x, int64_t d, int input, int L, uint32_t
 sl_quantise_fn *sl__quantiser(unsigned features)
 {
 #if defined(__x86_64__)
-    const unsigned avx512 =
-        SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ | SL_CPU_AVX2;
+    const unsigned avx512 = SL_CPU_AVX512_SET | SL_CPU_AVX2;
     if ((features & avx512) == avx512)
         return sl_quantise_row_avx512;
     if (features & SL_CPU_AVX2)

@@ -131,17 +131,9 @@ void sl__select_best(uint64_t *h, int64_t n, int64_t m)
         quickselect(h, a, m);
 }
 
-static int64_t heap_depth(int64_t k)
-{
-    int64_t depth = 0;
-    while (((int64_t)2 << depth) - 1 < k)
-        depth++;
-    return depth;
-}
-
 static int64_t list_cap(int64_t k)
 {
-    return k < SL_TOPK_RESERVOIR_K ? ((int64_t)2 << heap_depth(k)) - 1 : SL_TOPK_SPARE * k;
+    return k < SL_TOPK_RESERVOIR_K ? ((int64_t)2 << sl__heap_depth(k)) - 1 : SL_TOPK_SPARE * k;
 }
 
 int sl__topk_init(sl_topk *t, int64_t rows, int64_t k, float *out_sim, int64_t *out_idx)
@@ -150,7 +142,7 @@ int sl__topk_init(sl_topk *t, int64_t rows, int64_t k, float *out_sim, int64_t *
     t->rows = rows;
     t->k = k;
     t->cap = list_cap(k);
-    t->depth = heap_depth(k);
+    t->depth = sl__heap_depth(k);
     t->out_sim = out_sim;
     t->out_idx = out_idx;
     size_t n = sl__mul((size_t)rows, (size_t)t->cap);

@@ -9,6 +9,10 @@
 #include "kernels.h"
 #include "simladder.h"
 
+/* The AVX-512 subsets every AVX-512 file of the library is compiled with
+ * (SL_AVX512_FLAGS in CMakeLists.txt): a CPU needs all of them. */
+#define SL_CPU_AVX512_SET (SL_CPU_AVX512F | SL_CPU_AVX512BW | SL_CPU_AVX512VL | SL_CPU_AVX512DQ)
+
 typedef struct sl_kernel {
     const char *name;             /* "c3-avx2" */
     const char *rung;             /* "c3" */
