@@ -16,7 +16,10 @@
  *   test_quantisers  every quantiser this CPU can run (scalar, AVX2,
  *                  AVX-512) gives the scalar one's bits, on rows of every
  *                  awkward length and kind, and those bits keep the bound's
- *                  promise: lpnorm >= |x~| and lpres >= |x - x~|.
+ *                  promise: lpnorm >= |x~| and lpres >= |x - x~|;
+ *   test_unit_rows  the unit rows every blocked rung reads (one a line, or
+ *                  in panels) are the same bits under every ISA cap, and
+ *                  within a float's rounding of x / |x| in float64.
  *
  * It drives the kernels directly through the library's internals, so it is
  * built against the library's private headers. Kernels this CPU lacks are
@@ -561,6 +564,88 @@ static void test_quantisers(void)
     printf("  %d quantisers, %lld comparisons with the scalar one\n", nt, (long long)checked);
 }
 
+/* ---- the unit rows ---- */
+
+static void test_unit_rows(void)
+{
+    static const char *const isas[] = {"scalar", "avx2", "avx512"};
+    static const int64_t ds[] = {1, 7, 8, 9, 15, 16, 17, 33, 100, 768, 1000};
+    static const int inputs[] = {SL_IN_UNIT, SL_IN_PANELS};
+    unsigned have = sl_cpu_usable(NULL), need[] = {0, SL_CPU_AVX2, SL_CPU_AVX512_SET};
+    int64_t n = 2 * Q_KINDS + 13, compared = 0; /* two of each kind, a panel part filled */
+    for (int t = 1; t < 3; t++)
+        if ((have & need[t]) != need[t])
+            printf("  skipped the %s unit rows: this CPU lacks its features\n", isas[t]);
+    for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+        int64_t d = ds[di];
+        float *x = malloc((size_t)(n * d) * sizeof *x);
+        for (int64_t r = 0; r < n; r++)
+            quant_row_data(x + r * d, r, d);
+        sl_view v = sl_view_f32(x, n, d);
+        for (size_t ii = 0; ii < sizeof inputs / sizeof inputs[0]; ii++) {
+            sl_prepared p[3];
+            int ok[3] = {0, 0, 0};
+            for (int t = 0; t < 3; t++) {
+                sl_error e;
+                if ((have & need[t]) != need[t])
+                    continue;
+                ok[t] = sl__prepare_isa(&v, inputs[ii], 0, 2, isas[t], &p[t], &e) == SL_OK;
+                CHECKF(ok[t], "prepare under %s, d = %lld: %s", isas[t], (long long)d, e.message);
+            }
+            if (!ok[0])
+                continue;
+            /* the float64 sums, before the square root and the float
+             * rounding hide nearly every difference of order */
+            for (int t = 1; ii == 0 && t < 3; t++) {
+                if (!ok[t])
+                    continue;
+                sl_unit_sumsq_fn *f0 = sl__unit_fns(0).sumsq, *ft = sl__unit_fns(need[t]).sumsq;
+                for (int64_t r = 0; r < n; r++) {
+                    double a = f0(x + r * d, d), b = ft(x + r * d, d);
+                    CHECKF(!memcmp(&a, &b, 8),
+                           "unit sum of squares under %s, d = %lld, row %lld: %a, scalar %a",
+                           isas[t], (long long)d, (long long)r, b, a);
+                }
+            }
+            int64_t ld = p[0].op.ld,
+                    rows = inputs[ii] == SL_IN_PANELS
+                               ? (n + SL_PANEL_PAD - 1) / SL_PANEL_PAD * SL_PANEL_PAD
+                               : n;
+            for (int t = 1; t < 3; t++)
+                if (ok[t]) {
+                    CHECKF(!memcmp(p[0].op.rows, p[t].op.rows, (size_t)(rows * ld) * 4),
+                           "unit rows under %s, input %d, d = %lld: not the scalar ones' bits",
+                           isas[t], inputs[ii], (long long)d);
+                    compared++;
+                }
+            /* and the values themselves: x / |x|, rounded once */
+            for (int64_t r = 0; r < n; r++) {
+                double s = 0;
+                for (int64_t k = 0; k < d; k++)
+                    s += (double)x[r * d + k] * x[r * d + k];
+                for (int64_t k = 0; k < d; k++) {
+                    double want = s > 0 ? x[r * d + k] / sqrt(s) : 0;
+                    int64_t at = inputs[ii] == SL_IN_PANELS
+                                     ? (r / SL_PANEL) * SL_PANEL * ld + k * SL_PANEL + r % SL_PANEL
+                                     : r * ld + k;
+                    double got = p[0].op.rows[at];
+                    if (fabs(got - want) > 0x1p-23 * fabs(want) + 0x1p-149) {
+                        CHECKF(0, "unit row %lld, d = %lld, k = %lld: %a, x / |x| is %a",
+                               (long long)r, (long long)d, (long long)k, got, want);
+                        r = n;
+                        break;
+                    }
+                }
+            }
+            for (int t = 0; t < 3; t++)
+                if (ok[t])
+                    sl__prepared_free(&p[t]);
+        }
+        free(x);
+    }
+    printf("  %lld comparisons with the scalar unit rows\n", (long long)compared);
+}
+
 /* ---- statistics ---- */
 
 static void test_stats(void)
@@ -643,6 +728,7 @@ int main(void)
     if (!nlowp)
         printf("no reduced-precision kernel usable here\n");
     RUN(test_quantisers);
+    RUN(test_unit_rows);
     RUN(test_bound);
     RUN(test_same_as_c5);
     RUN(test_speculation);

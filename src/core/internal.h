@@ -65,6 +65,8 @@ size_t sl__quantise_bytes(int64_t n, int64_t d, int input);
  * three. */
 sl_status sl__quantise_alloc(sl_prepared *p, int input, sl_error *err);
 sl_quantise_fn *sl__quantiser(unsigned features);
+/* The unit-row functions for these CPU features (prepare.c). */
+sl_unit_fns sl__unit_fns(unsigned features);
 void sl__quantise_row(const sl_operand *op, int input, int64_t r, const float *x,
                       sl_quantise_fn *fn);
 int sl__int16_levels(int64_t d);

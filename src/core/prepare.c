@@ -191,36 +191,84 @@ static sl_status scan_f32(const sl_view *v, int which, int *needs_scaling, sl_er
     return SL_OK;
 }
 
-/* A row's unit values, float32 input: the common case without the general
- * path's conversions. A float32 square cannot overflow or underflow a
- * double, so no scaling is needed, and a NaN or Inf shows in the sum. Four
- * partial sums in a fixed order keep it fast and deterministic. Returns the
- * first non-finite column, or -1. */
-static int64_t unit_scale_f32(const float *x, int64_t d, double *scale_out)
+/* The float32 fast path of the unit rows (sl_unit_fns in kernels.h): no
+ * conversion, no copy. A float32 square cannot overflow or underflow a
+ * double, so no scaling is needed, and a NaN or Inf shows in the sum. The
+ * scalar reference first: 16 partial sums, element k to partial k mod 16 in
+ * order of k, then added halves to halves, as the quantiser's sums are and
+ * as the vector variants do it, so every ISA writes the same unit rows. */
+static double unit_sumsq_c(const float *x, int64_t d)
 {
-    double s4[4] = {0, 0, 0, 0};
-    int64_t c = 0;
-    for (; c + 4 <= d; c += 4)
-        for (int l = 0; l < 4; l++)
-            s4[l] += (double)x[c + l] * x[c + l];
-    for (; c < d; c++)
-        s4[0] += (double)x[c] * x[c];
-    double s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+    double p[16] = {0};
+    int64_t k = 0;
+    for (; k + 16 <= d; k += 16)
+        for (int l = 0; l < 16; l++)
+            p[l] += (double)x[k + l] * x[k + l];
+    for (int l = 0; k + l < d; l++)
+        p[l] += (double)x[k + l] * x[k + l];
+    for (int h = 8; h >= 1; h /= 2)
+        for (int l = 0; l < h; l++)
+            p[l] += p[l + h];
+    return p[0];
+}
+
+static void unit_row_c(const float *x, int64_t d, double scale, float *out)
+{
+    for (int64_t k = 0; k < d; k++)
+        out[k] = (float)(x[k] * scale);
+}
+
+/* SL_PANEL rows into one panel, depth step by depth step, so that each
+ * 64-byte line of the panel is written whole and once (row by row, each
+ * row would touch every line of the panel, 16 times over). */
+static void unit_panel_c(const float *const *x, const double *scale, int64_t d, float *out)
+{
+    for (int64_t k = 0; k < d; k++, out += SL_PANEL)
+        for (int q = 0; q < SL_PANEL; q++)
+            out[q] = (float)(x[q][k] * scale[q]);
+}
+
+sl_unit_fns sl__unit_fns(unsigned features)
+{
+#if defined(__x86_64__)
+    const unsigned avx512 = SL_CPU_AVX512_SET | SL_CPU_AVX2;
+    if ((features & avx512) == avx512)
+        return (sl_unit_fns){sl_unit_avx512_sumsq, sl_unit_avx512_row, sl_unit_avx512_panel};
+    if (features & SL_CPU_AVX2)
+        return (sl_unit_fns){sl_unit_avx2_sumsq, sl_unit_avx2_row, sl_unit_avx2_panel};
+#else
+    (void)features;
+#endif
+    return (sl_unit_fns){unit_sumsq_c, unit_row_c, unit_panel_c};
+}
+
+/* 1 / |x| (0 for a zero row) in *scale_out; returns the first non-finite
+ * column, or -1. */
+static int64_t unit_scale_f32(const sl_unit_fns *u, const float *x, int64_t d, double *scale_out)
+{
+    double s = u->sumsq(x, d);
     if (!isfinite(s)) {
-        for (c = 0; isfinite(x[c]); c++)
-            ;
+        int64_t c = 0;
+        while (isfinite(x[c]))
+            c++;
         return c;
     }
     *scale_out = s > 0 ? 1.0 / sqrt(s) : 0.0;
     return -1;
 }
 
-static int64_t unit_row_f32(const float *x, int64_t d, int64_t ld, float *out, int64_t step)
+static int64_t unit_row_f32(const sl_unit_fns *u, const float *x, int64_t d, int64_t ld, float *out,
+                            int64_t step)
 {
     double scale;
-    int64_t bad = unit_scale_f32(x, d, &scale);
+    int64_t bad = unit_scale_f32(u, x, d, &scale);
     if (bad >= 0)
         return bad;
+    if (step == 1) {
+        u->row(x, d, scale, out);
+        memset(out + d, 0, (size_t)(ld - d) * sizeof *out);
+        return -1;
+    }
     for (int64_t c = 0; c < d; c++)
         out[c * step] = (float)(x[c] * scale);
     for (int64_t c = d; c < ld; c++)
@@ -228,19 +276,21 @@ static int64_t unit_row_f32(const float *x, int64_t d, int64_t ld, float *out, i
     return -1;
 }
 
-/* m <= SL_PANEL unit rows into one panel, depth step by depth step, so that
- * each 64-byte line of the panel is written whole and once (row by row, each
- * row would touch every line of the panel, 16 times over). The same values
- * as unit_row_f32 writes. */
-static void unit_panel_f32(const float *const *x, const double *scale, int64_t m, int64_t d,
-                           int64_t ld, float *out)
+/* m <= SL_PANEL unit rows into one panel: the same values as unit_row_f32
+ * writes. */
+static void unit_panel_f32(const sl_unit_fns *u, const float *const *x, const double *scale,
+                           int64_t m, int64_t d, int64_t ld, float *out)
 {
-    for (int64_t c = 0; c < d; c++, out += SL_PANEL)
+    if (m == SL_PANEL) {
+        u->panel(x, scale, d, out);
+    } else {
+        for (int64_t c = 0; c < d; c++)
+            for (int64_t q = 0; q < m; q++)
+                out[c * SL_PANEL + q] = (float)(x[q][c] * scale[q]);
+    }
+    for (int64_t c = d; c < ld; c++)
         for (int64_t q = 0; q < m; q++)
-            out[q] = (float)(x[q][c] * scale[q]);
-    for (int64_t c = d; c < ld; c++, out += SL_PANEL)
-        for (int64_t q = 0; q < m; q++)
-            out[q] = 0;
+            out[c * SL_PANEL + q] = 0;
 }
 
 /* Any dtype and layout: through a float64 row buffer, scaled by a power of
@@ -282,6 +332,7 @@ typedef struct fill {
     const sl_operand *op; /* lowp: where the quantised rows go */
     int lowp;
     sl_quantise_fn *quantise;
+    sl_unit_fns unit;
     int input, which, f32_rows;
     float *rows, *norm;
     int64_t ld;
@@ -321,10 +372,10 @@ static int panel_chunk(fill *f, int64_t r0, int64_t r1)
         double scale[SL_PANEL];
         for (int64_t q = 0; q < m; q++) {
             x[q] = (const float *)((const char *)v->data + (g + q) * v->row_stride);
-            if (unit_scale_f32(x[q], v->d, &scale[q]) >= 0)
+            if (unit_scale_f32(&f->unit, x[q], v->d, &scale[q]) >= 0)
                 return 0;
         }
-        unit_panel_f32(x, scale, m, v->d, f->ld, f->rows + g * f->ld);
+        unit_panel_f32(&f->unit, x, scale, m, v->d, f->ld, f->rows + g * f->ld);
     }
     return 1;
 }
@@ -363,7 +414,7 @@ static void fill_worker(void *arg, int tid)
             sl_status st = SL_OK;
             if (unit && f->f32_rows) {
                 const float *x = (const float *)((const char *)v->data + r * v->row_stride);
-                int64_t c = unit_row_f32(x, v->d, f->ld, out, step);
+                int64_t c = unit_row_f32(&f->unit, x, v->d, f->ld, out, step);
                 if (c >= 0)
                     st = nonfinite(&e, f->which, r, c, x[c]);
             } else {
@@ -442,12 +493,13 @@ sl_status sl__prepare_isa(const sl_view *v, int input, int which, int threads, c
         }
     }
     unsigned features = 0; /* an unknown cap (the kernel's lookup refused it): scalar */
-    if (lowp && sl__cpu_usable(isa, &features, NULL) != SL_OK)
+    if (sl__cpu_usable(isa, &features, NULL) != SL_OK)
         features = 0;
     fill f = {.v = v,
               .op = &p->op,
               .lowp = lowp,
               .quantise = lowp ? sl__quantiser(features) : NULL,
+              .unit = sl__unit_fns(features),
               .input = input,
               .which = which,
               .rows = (float *)mem,

@@ -206,6 +206,25 @@ typedef void sl_quantise_fn(const float *x, int64_t d, int input, int levels, ui
                             int64_t ldw, sl_quantised *res);
 sl_quantise_fn sl_quantise_row_avx2, sl_quantise_row_avx512;
 
+/* The unit rows of every blocked and reduced-precision rung, by
+ * src/core/prepare.c (which has the scalar reference and picks the
+ * variant): sumsq, the float64 sum of x_k^2 by the quantiser's 16 partials
+ * and order (above); row, out_k = (float)(x_k * scale) for k < d; panel,
+ * the same for SL_PANEL rows x[q] with their scales into one panel (element
+ * (q, k) at out[k * SL_PANEL + q], k < d). Every variant returns the same
+ * bits. */
+typedef double sl_unit_sumsq_fn(const float *x, int64_t d);
+typedef void sl_unit_row_fn(const float *x, int64_t d, double scale, float *out);
+typedef void sl_unit_panel_fn(const float *const *x, const double *scale, int64_t d, float *out);
+typedef struct sl_unit_fns {
+    sl_unit_sumsq_fn *sumsq;
+    sl_unit_row_fn *row;
+    sl_unit_panel_fn *panel;
+} sl_unit_fns;
+sl_unit_sumsq_fn sl_unit_avx2_sumsq, sl_unit_avx512_sumsq;
+sl_unit_row_fn sl_unit_avx2_row, sl_unit_avx512_row;
+sl_unit_panel_fn sl_unit_avx2_panel, sl_unit_avx512_panel;
+
 /* The fp32 re-score of the reduced-precision rungs: unit rows of ld floats
  * (a multiple of 16, 64-byte aligned). */
 sl_dot_fn sl_dot_f32_avx2, sl_dot_f32_avx512;

@@ -12,6 +12,8 @@
  *   qd_add, qd_sub, qd_mul
  *   qd_sum(a)          the lanes added as halves to halves: (h, h + 4),
  *                      then (h, h + 2), then (0, 1)
+ *   qd_to_ps(a)        the 8 doubles rounded to floats, as C's cast does
+ *   QNT_UNIT           the prefix of the unit-row functions below
  *
  * Everything else is AVX2 on 8 floats at a time, which AVX-512 machines
  * run as well. The 16 partial sums of kernels.h are two qd per quantity:
@@ -194,4 +196,82 @@ void QNT_NAME(const float *x, int64_t d, int input, int levels, uint32_t *out, i
     res->qsum = _mm_cvtsi128_si32(s);
     res->nn = qd_sum(qd_add(acc.a0, acc.a1));
     res->rr = qd_sum(qd_add(acc.b0, acc.b1));
+}
+
+/* The unit rows every fp32 rung and the re-score read (sl_unit_fns in
+ * kernels.h): the float64 sum of squares by the same 16 partials, and the
+ * row times its scale in float64, rounded once to float: the bits of
+ * src/core/prepare.c's scalar reference. */
+#define QNT_CAT2(a, b) a##b
+#define QNT_CAT(a, b) QNT_CAT2(a, b)
+
+double QNT_CAT(QNT_UNIT, sumsq)(const float *x, int64_t d)
+{
+    qd a0 = qd_zero(), a1 = qd_zero();
+    int64_t k = 0;
+    for (; k + 16 <= d; k += 16) {
+        qd x0 = qd_ps(_mm256_loadu_ps(x + k)), x1 = qd_ps(_mm256_loadu_ps(x + k + 8));
+        a0 = qd_add(a0, qd_mul(x0, x0));
+        a1 = qd_add(a1, qd_mul(x1, x1));
+    }
+    if (k < d) {
+        float tail[16] = {0};
+        memcpy(tail, x + k, (size_t)(d - k) * sizeof *tail);
+        qd x0 = qd_ps(_mm256_loadu_ps(tail)), x1 = qd_ps(_mm256_loadu_ps(tail + 8));
+        a0 = qd_add(a0, qd_mul(x0, x0));
+        a1 = qd_add(a1, qd_mul(x1, x1));
+    }
+    return qd_sum(qd_add(a0, a1));
+}
+
+static inline __m256 qnt_unit8(const float *x, qd s)
+{
+    return qd_to_ps(qd_mul(qd_ps(_mm256_loadu_ps(x)), s));
+}
+
+void QNT_CAT(QNT_UNIT, row)(const float *x, int64_t d, double scale, float *out)
+{
+    qd s = qd_set1(scale);
+    int64_t k = 0;
+    for (; k + 8 <= d; k += 8)
+        _mm256_storeu_ps(out + k, qnt_unit8(x + k, s));
+    for (; k < d; k++)
+        out[k] = (float)(x[k] * scale);
+}
+
+/* Eight rows' 8 values, v[q] = row q, into 8 columns: v[c] = column c. */
+static inline void qnt_transpose8(__m256 v[8])
+{
+    __m256 t[8], u[8];
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm256_unpacklo_ps(v[q], v[q + 1]);
+        t[q + 1] = _mm256_unpackhi_ps(v[q], v[q + 1]);
+    }
+    for (int q = 0; q < 8; q += 4) {
+        u[q] = _mm256_shuffle_ps(t[q], t[q + 2], 0x44);
+        u[q + 1] = _mm256_shuffle_ps(t[q], t[q + 2], 0xee);
+        u[q + 2] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+        u[q + 3] = _mm256_shuffle_ps(t[q + 1], t[q + 3], 0xee);
+    }
+    for (int q = 0; q < 4; q++) {
+        v[q] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x20);
+        v[q + 4] = _mm256_permute2f128_ps(u[q], u[q + 4], 0x31);
+    }
+}
+
+void QNT_CAT(QNT_UNIT, panel)(const float *const *x, const double *scale, int64_t d, float *out)
+{
+    int64_t k = 0;
+    for (; k + 8 <= d; k += 8)
+        for (int h = 0; h < SL_PANEL; h += 8) {
+            __m256 v[8];
+            for (int q = 0; q < 8; q++)
+                v[q] = qnt_unit8(x[h + q] + k, qd_set1(scale[h + q]));
+            qnt_transpose8(v);
+            for (int c = 0; c < 8; c++)
+                _mm256_storeu_ps(out + (k + c) * SL_PANEL + h, v[c]);
+        }
+    for (; k < d; k++)
+        for (int q = 0; q < SL_PANEL; q++)
+            out[k * SL_PANEL + q] = (float)(x[q][k] * scale[q]);
 }

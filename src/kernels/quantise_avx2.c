@@ -49,5 +49,11 @@ static inline double qd_sum(qd a)
     return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
 }
 
+static inline __m256 qd_to_ps(qd a)
+{
+    return _mm256_set_m128(_mm256_cvtpd_ps(a.hi), _mm256_cvtpd_ps(a.lo));
+}
+
 #define QNT_NAME sl_quantise_row_avx2
+#define QNT_UNIT sl_unit_avx2_
 #include "quantise.h"

@@ -46,5 +46,11 @@ static inline double qd_sum(qd a)
     return _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
 }
 
+static inline __m256 qd_to_ps(qd a)
+{
+    return _mm512_cvtpd_ps(a);
+}
+
 #define QNT_NAME sl_quantise_row_avx512
+#define QNT_UNIT sl_unit_avx512_
 #include "quantise.h"
