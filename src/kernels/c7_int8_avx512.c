@@ -51,8 +51,13 @@
  * stack on every step (objdump of the object shows it), which held this
  * tile to 37% of the int8 rate on a Zen 5 where the bf16 tile, the same
  * loop otherwise, reaches 95% of its own. So natively the step is the
- * instruction itself, with the row word broadcast from memory inside it
- * ({1to16}); the emulated build (SL_SIMDE) keeps the intrinsic. */
+ * instruction itself; the emulated build (SL_SIMDE) keeps the intrinsic.
+ * The row word is broadcast to a register first (vpbroadcastd) and both
+ * products read it there: with the broadcast inside each vpdpbusd
+ * ({1to16}, a load in every instruction) the tile reached 944-964 GFLOP/s
+ * of fp32 work on a Zen 5 core, with the register 1,058-1,100
+ * (build/tile_bench c7-avx512 768 quick), and a self knn took x0.91-0.99
+ * of the time (perf/README.md). */
 #if defined(SL_SIMDE)
 #define C7_STEP(r)                                                                                 \
     {                                                                                              \
@@ -62,9 +67,13 @@
     }
 #else
 #define C7_STEP(r)                                                                                 \
-    __asm__(C7_OP " %[w]%{1to16%}, %[p], %[x]\n\t" C7_OP " %[w]%{1to16%}, %[q], %[y]"              \
-            : [x] "+v"(x##r), [y] "+v"(y##r)                                                       \
-            : [p] "v"(b0), [q] "v"(b1), [w] "m"(a[r]));
+    {                                                                                              \
+        __m512i s;                                                                                 \
+        __asm__("vpbroadcastd %[w], %[s]" : [s] "=v"(s) : [w] "m"(a[r]));                          \
+        __asm__(C7_OP " %[s], %[p], %[x]\n\t" C7_OP " %[s], %[q], %[y]"                            \
+                : [x] "+v"(x##r), [y] "+v"(y##r)                                                   \
+                : [p] "v"(b0), [q] "v"(b1), [s] "v"(s));                                           \
+    }
 #endif
 #define C7_RAW(r)                                                                                  \
     _mm512_storeu_si512((void *)(c + r * ldc), x##r),                                              \
