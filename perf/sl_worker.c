@@ -187,11 +187,12 @@ int main(void)
                 fail(cmd, err.message);
                 continue;
             }
-            printf(
-                "{\"seconds\": %.6f, \"kernel\": \"%s\", \"threads\": %d, \"checksum\": %.9g, "
-                "\"prepare\": %.6f, \"candidates\": %lld, \"filtered\": %lld, \"redone\": %lld}\n",
-                t, st.kernel, st.threads, sum, st.seconds_prepare, (long long)st.candidates,
-                (long long)st.filtered, (long long)st.rows_redone);
+            printf("{\"seconds\": %.6f, \"kernel\": \"%s\", \"threads\": %d, \"checksum\": %.9g, "
+                   "\"prepare\": %.6f, \"compute\": %.6f, \"finish\": %.6f, \"candidates\": %lld, "
+                   "\"filtered\": %lld, \"redone\": %lld}\n",
+                   t, st.kernel, st.threads, sum, st.seconds_prepare, st.seconds_compute,
+                   st.seconds_finish, (long long)st.candidates, (long long)st.filtered,
+                   (long long)st.rows_redone);
         } else if (!strcmp(cmd, "peak")) {
             double g = sl_peak_gflops(NULL, atoi(a), atof(b));
             printf("{\"gflops\": %.3f}\n", g);
