@@ -218,14 +218,20 @@ static void unit_row_c(const float *x, int64_t d, double scale, float *out)
         out[k] = (float)(x[k] * scale);
 }
 
-/* SL_PANEL rows into one panel, depth step by depth step, so that each
- * 64-byte line of the panel is written whole and once (row by row, each
- * row would touch every line of the panel, 16 times over). */
-static void unit_panel_c(const float *const *x, const double *scale, int64_t d, float *out)
+/* m <= SL_PANEL rows into one panel, depth step by depth step, so that
+ * each 64-byte line of the panel is written whole and once (row by row,
+ * each row would touch every line of the panel, 16 times over). */
+static void unit_panel_rows(const float *const *x, const double *scale, int64_t m, int64_t d,
+                            float *out)
 {
     for (int64_t k = 0; k < d; k++, out += SL_PANEL)
-        for (int q = 0; q < SL_PANEL; q++)
+        for (int64_t q = 0; q < m; q++)
             out[q] = (float)(x[q][k] * scale[q]);
+}
+
+static void unit_panel_c(const float *const *x, const double *scale, int64_t d, float *out)
+{
+    unit_panel_rows(x, scale, SL_PANEL, d, out);
 }
 
 sl_unit_fns sl__unit_fns(unsigned features)
@@ -281,13 +287,10 @@ static int64_t unit_row_f32(const sl_unit_fns *u, const float *x, int64_t d, int
 static void unit_panel_f32(const sl_unit_fns *u, const float *const *x, const double *scale,
                            int64_t m, int64_t d, int64_t ld, float *out)
 {
-    if (m == SL_PANEL) {
+    if (m == SL_PANEL)
         u->panel(x, scale, d, out);
-    } else {
-        for (int64_t c = 0; c < d; c++)
-            for (int64_t q = 0; q < m; q++)
-                out[c * SL_PANEL + q] = (float)(x[q][c] * scale[q]);
-    }
+    else
+        unit_panel_rows(x, scale, m, d, out);
     for (int64_t c = d; c < ld; c++)
         for (int64_t q = 0; q < m; q++)
             out[c * SL_PANEL + q] = 0;
