@@ -693,11 +693,15 @@ static inline float lbk_push(float *hp, int64_t depth, float l)
     for (int64_t lv = 0; lv < depth; lv++) { /* l replaces the root */
         int64_t c = 2 * pos + 1;
         float a = hp[c], b = hp[c + 1];
-        int right = b < a;
+        int64_t right = b < a;
         float m = right ? b : a;
-        int down = m < l;
-        hp[pos] = down ? m : hp[pos];
-        pos = down ? c + right : pos;
+        int64_t down = m < l;
+        /* Where l stops, it is written there at every level left (and once
+         * more after): the least of m and l is the slot's value either way,
+         * and the step is arithmetic, so that gcc emits no branch (with
+         * "down ? m : hp[pos]" it took one, mispredicted once a push). */
+        hp[pos] = m < l ? m : l;
+        pos += down * (pos + 1 + right);
     }
     hp[pos] = l;
     return hp[0];
@@ -849,11 +853,21 @@ typedef struct lp_pair {
     uint32_t o, r;
 } lp_pair;
 
-/* Rows a settle chunk holds: at most 128, and at most 2^17 pooled keys. */
+#ifndef SL_SETTLE_RB
+#define SL_SETTLE_RB 128
+#endif
+#ifndef SL_SETTLE_KEYS
+#define SL_SETTLE_KEYS (1 << 17)
+#endif
+/* Rows a settle chunk holds: at most SL_SETTLE_RB (128), and at most
+ * SL_SETTLE_KEYS (2^17) pooled keys. Chunks of 512 to 2,048 rows re-used
+ * no more of the other rows and lost pairs the mailboxes would share
+ * (perf/README.md). */
 static int64_t settle_rows(const job *jb)
 {
-    int64_t per = (int64_t)jb->nthreads * jb->bcap, rb = ((int64_t)1 << 17) / (per ? per : 1);
-    return rb < 1 ? 1 : rb > 128 ? 128 : rb;
+    int64_t per = (int64_t)jb->nthreads * jb->bcap,
+            rb = ((int64_t)SL_SETTLE_KEYS) / (per ? per : 1);
+    return rb < 1 ? 1 : rb > SL_SETTLE_RB ? SL_SETTLE_RB : rb;
 }
 
 /* Mailbox slots a row (settle_all): for symmetric jobs, 32, or fewer so
