@@ -13,21 +13,29 @@
  *     pairs whose f + 2 e reaches the row's estimated k-th best (knn) or
  *     tau (join): what the rung would have to re-score.
  *
- * The prediction is tiles x tile time + candidates x CAND_DOTS re-score
- * times (CAND_DOTS_WIDE for int8 and int7); a reduced-precision rung is
- * chosen when it predicts at most 0.8 of the fp32 time. The probe's
+ * The prediction is tiles x tile time + candidates x per re-score times,
+ * plus, for knn, rows x k x LIST_DOTS re-score times on every side (fp32
+ * too): the upkeep of each row's k best, which grows with k. A
+ * reduced-precision rung is chosen when it predicts at most KNN_MARGIN
+ * (0.85) of the fp32 time for knn, JOIN_MARGIN (0.8) for join, the faster
+ * of c6 and c7 when both do. per is CAND_DOTS and CAND_DOTS_WIDE (int8,
+ * int7) for join, and for knn KNN_DOTS and knn_dots_wide(k). The probe's
  * re-score has both rows in cache, where a job's comes from L3 or memory
  * and brings its share of the filter's passes, the cuts and the settle;
  * and the pilot counts every pair within 2 e of the k-th best, which for
- * int8's wide bound is far more than the job re-scores. On the Zen 5 of
- * perf/README.md the jobs took 6.3 (c6, k = 10), 8.1 (c6, k = 100) and
- * 1.3 (c7, k = 10) probe re-scores of thread time beyond the tiles for
- * each candidate the pilot counts (a scratch build printed the model's
- * terms beside sl_worker's and perf/blocking.py's times); with 1, auto took
- * c6 at k = 100, 1.2 times c5's time there. On 7 December, after the
- * speculative floors: c6 6.5 (k = 10) and 3.3 (k = 30), c7 0.8 and 1.4,
- * c7 on 16-bit words (AVX2) 7.5 to 9.6 at k = 10; with 5 for all, auto
- * took c6 at k = 10, 1.4 times c7's time. Jobs under 2^30
+ * int8's wide bound is far more than the job re-scores. The knn constants
+ * fit sl_worker's times on the Zen 5 of perf/README.md ("Auto's model"),
+ * 7 December: c5, c6 and c7 at k = 10, 20, 30, 50 and 100. c5's time
+ * beyond its tiles is about 5 re-scores a row and k at every k; beyond
+ * that and its tiles, a candidate the pilot counts cost c6 2.7 to 4.4
+ * re-scores, and c7 1.0 to 1.1 up to k = 20, 1.7 at 30, 2.7 at 50 and 2.9
+ * at 100 (the heaps and the speculative floors stop above k = 32). The
+ * model before (5 and 1 re-scores a candidate, no lists, 0.8) took c7 at
+ * k = 30, where c6 took 0.83 of its time, and at k = 50, where c7 took
+ * 1.74 times c5's. Earlier fits: 6.3 (c6, k = 10), 8.1 (c6, k = 100) and
+ * 1.3 (c7, k = 10) on the Zen 5 of 2 December; c7 on 16-bit words (AVX2)
+ * 7.5 to 9.6 at k = 10, which KNN_DOTS now undercounts there and
+ * overcounts from k = 50 (perf/README.md). Jobs under 2^30
  * multiply-adds stay on fp32: the pilot would cost a visible share of them.
  * The choice only ever selects among exact paths, so a wrong guess costs
  * time, never correctness.
@@ -40,14 +48,25 @@
 
 #include "internal.h"
 
-enum {
-    PROBE_N = 256,
-    PROBE_D = 768,
-    PILOT_ROWS = 32,
-    PILOT_COLS = 512,
-    CAND_DOTS = 5,
-    CAND_DOTS_WIDE = 1
-};
+enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512 };
+
+/* The model's constants, in probe re-scores (see the comment above and
+ * sl__choose). */
+#define CAND_DOTS 5.0      /* a join's candidate, bf16 and 16-bit integers */
+#define CAND_DOTS_WIDE 1.0 /* a join's candidate, int8 and int7 */
+#define KNN_DOTS 3.7       /* a knn candidate, bf16 and 16-bit integers */
+#define LIST_DOTS 5.0      /* every knn rung: a row's list, per k */
+#define KNN_MARGIN 0.85    /* a reduced-precision knn must predict this share of fp32's */
+#define JOIN_MARGIN 0.8    /* and a join this share */
+
+/* A knn candidate of int8 or int7: 1.1 probe re-scores up to k = 20, where
+ * the job keeps heaps of lower bounds and speculates, then more as k grows
+ * and the filter's floors come later (none of either from k = 33). */
+static double knn_dots_wide(int64_t k)
+{
+    double f = 1.1 + 0.053 * (double)(k > 20 ? k - 20 : 0);
+    return f < 2.9 ? f : 2.9;
+}
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 static double pair_secs[64]; /* per kernel index: seconds per pair at d = 768 */
@@ -192,22 +211,31 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
     double d = (double)rows->d, pairs = (double)rows->n * (double)cols->n / (sym ? 2 : 1);
     if (op == 0 /* matrix */ || pairs * d < 0x1p30 || rows->d > 65536 || (op == 1 && k > 1000))
         return fp32;
-    double scale = d / PROBE_D, best_t = tile_cost(fp32, isa) * scale * pairs;
+    double scale = d / PROBE_D, fp32_t = tile_cost(fp32, isa) * scale * pairs;
+    double best_t = 0;
     const sl_kernel *best = fp32;
     const char *rungs[] = {"c6", "c7"};
     for (int r = 0; r < 2; r++) {
         const sl_kernel *lk;
         if (sl__kernel_resolve(rungs[r], isa, &lk, NULL) != SL_OK || !SL_IN_LOWP(lk->input))
             continue;
-        double tile = tile_cost(lk, isa) * scale * pairs;
-        if (tile >= 0.8 * best_t)
+        double tile = tile_cost(lk, isa) * scale * pairs; /* measures the dot too */
+        double dot = dot_secs[lk - sl__kernels] * scale;
+        /* knn: every rung keeps each row's k best, at a cost that grows with
+         * k (LIST_DOTS a row and k fits c5's time beyond its tiles from k =
+         * 10 to 100 on the Zen 5), which sets the margin the tiles must win. */
+        double lists = op == 1 ? (double)rows->n * (double)k * LIST_DOTS * dot : 0;
+        double margin = op == 1 ? KNN_MARGIN : JOIN_MARGIN;
+        if (tile + lists >= margin * (fp32_t + lists))
             continue; /* no data makes it win */
         double share = pilot_share(lk, op, rows, cols, self, k, tau, isa);
         double cand = share * (double)rows->n * (double)cols->n;
         int wide = lk->input == SL_IN_INT8 || lk->input == SL_IN_INT7;
-        double t =
-            tile + cand * dot_secs[lk - sl__kernels] * scale * (wide ? CAND_DOTS_WIDE : CAND_DOTS);
-        if (t < 0.8 * best_t) {
+        double per =
+            op == 1 ? (wide ? knn_dots_wide(k) : KNN_DOTS) : (wide ? CAND_DOTS_WIDE : CAND_DOTS);
+        double t = tile + lists + cand * dot * per;
+        /* the fastest reduced-precision rung, if it beats fp32 by the margin */
+        if (t < margin * (fp32_t + lists) && (best == fp32 || t < best_t)) {
             best_t = t;
             best = lk;
         }
