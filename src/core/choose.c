@@ -19,7 +19,8 @@
  * reduced-precision rung is chosen when it predicts at most KNN_MARGIN
  * (0.85) of the fp32 time for knn, JOIN_MARGIN (0.8) for join, the faster
  * of c6 and c7 when both do. per is CAND_DOTS and CAND_DOTS_WIDE (int8,
- * int7) for join, and for knn KNN_DOTS and knn_dots_wide(k). The probe's
+ * int7) for join, and for knn KNN_DOTS (bf16), knn_dots_wide(k) and
+ * knn_dots_i16(k) (16-bit integers). The probe's
  * re-score has both rows in cache, where a job's comes from L3 or memory
  * and brings its share of the filter's passes, the cuts and the settle;
  * and the pilot counts every pair within 2 e of the k-th best, which for
@@ -34,8 +35,8 @@
  * k = 30, where c6 took 0.83 of its time, and at k = 50, where c7 took
  * 1.74 times c5's. Earlier fits: 6.3 (c6, k = 10), 8.1 (c6, k = 100) and
  * 1.3 (c7, k = 10) on the Zen 5 of 2 December; c7 on 16-bit words (AVX2)
- * 7.5 to 9.6 at k = 10, which KNN_DOTS now undercounts there and
- * overcounts from k = 50 (perf/README.md). Jobs under 2^30
+ * 7.5 to 9.6 at k = 10; capped at AVX2 on 7 December, 7.3 at k = 10
+ * falling to 1.7 at k = 100 (perf/README.md). Jobs under 2^30
  * multiply-adds stay on fp32: the pilot would cost a visible share of them.
  * The choice only ever selects among exact paths, so a wrong guess costs
  * time, never correctness.
@@ -54,7 +55,7 @@ enum { PROBE_N = 256, PROBE_D = 768, PILOT_ROWS = 32, PILOT_COLS = 512 };
  * sl__choose). */
 #define CAND_DOTS 5.0      /* a join's candidate, bf16 and 16-bit integers */
 #define CAND_DOTS_WIDE 1.0 /* a join's candidate, int8 and int7 */
-#define KNN_DOTS 3.7       /* a knn candidate, bf16 and 16-bit integers */
+#define KNN_DOTS 3.7       /* a knn candidate, bf16 */
 #define LIST_DOTS 5.0      /* every knn rung: a row's list, per k */
 #define KNN_MARGIN 0.85    /* a reduced-precision knn must predict this share of fp32's */
 #define JOIN_MARGIN 0.8    /* and a join this share */
@@ -66,6 +67,16 @@ static double knn_dots_wide(int64_t k)
 {
     double f = 1.1 + 0.053 * (double)(k > 20 ? k - 20 : 0);
     return f < 2.9 ? f : 2.9;
+}
+
+/* A knn candidate of 16-bit integers (c7 on AVX2): about 7 probe
+ * re-scores at k = 10, 3.7 at 30, 2.7 at 50 and 1.7 at 100 (capped at AVX2
+ * on the Zen 5): the narrow bound leaves few candidates, and each row's
+ * share of the filter's and the settle's fixed work is spread over more
+ * of them as k grows. */
+static double knn_dots_i16(int64_t k)
+{
+    return 7.3 * pow(10.0 / (double)(k > 10 ? k : 10), 0.63);
 }
 
 static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -231,8 +242,10 @@ const sl_kernel *sl__choose(int op, const sl_view *rows, const sl_view *cols, in
         double share = pilot_share(lk, op, rows, cols, self, k, tau, isa);
         double cand = share * (double)rows->n * (double)cols->n;
         int wide = lk->input == SL_IN_INT8 || lk->input == SL_IN_INT7;
-        double per =
-            op == 1 ? (wide ? knn_dots_wide(k) : KNN_DOTS) : (wide ? CAND_DOTS_WIDE : CAND_DOTS);
+        double per = op != 1                    ? (wide ? CAND_DOTS_WIDE : CAND_DOTS)
+                     : wide                     ? knn_dots_wide(k)
+                     : lk->input == SL_IN_INT16 ? knn_dots_i16(k)
+                                                : KNN_DOTS;
         double t = tile + lists + cand * dot * per;
         /* the fastest reduced-precision rung, if it beats fp32 by the margin */
         if (t < margin * (fp32_t + lists) && (best == fp32 || t < best_t)) {
