@@ -860,9 +860,11 @@ typedef struct lp_pair {
 #define SL_SETTLE_KEYS (1 << 17)
 #endif
 /* Rows a settle chunk holds: at most SL_SETTLE_RB (128), and at most
- * SL_SETTLE_KEYS (2^17) pooled keys. Chunks of 512 to 2,048 rows re-used
- * no more of the other rows and lost pairs the mailboxes would share
- * (perf/README.md). */
+ * SL_SETTLE_KEYS (2^17) pooled keys. Chunks of 512 to 2,048 rows, which
+ * read each other row once for more of their pairs, ran slower: they lose
+ * pairs the mailboxes share, and a variant that shared those too (both
+ * threads on one block, a table of its pairs) still did not pay
+ * (perf/README.md, "Where the settle's time goes"). */
 static int64_t settle_rows(const job *jb)
 {
     int64_t per = (int64_t)jb->nthreads * jb->bcap,
