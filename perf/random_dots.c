@@ -5,7 +5,8 @@
  *
  *     make build && build/random_dots [rows d pairs_per_row rounds]
  *
- * (defaults 10000 768 24 5; x86 with AVX2 and FMA).
+ * (defaults 10000 768 24 5; x86 with AVX2 and FMA). The dot is the
+ * library's fp32 re-score for this CPU, the one c7's settle calls.
  *
  * Two threads, as the settle runs, each with half the pairs. Part 1: dots
  * of random pairs among the first m rows, for several m: how large a set
@@ -16,12 +17,13 @@
  * Each line is the median of the rounds, in ns a dot a thread.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime under -std=c11 */
-#include <immintrin.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+#include "kernels.h"
 
 typedef struct run {
     const float *x;
@@ -37,10 +39,12 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-__attribute__((target("avx2,fma"))) static void *dots(void *arg)
+static sl_dot_fn *dot; /* the re-score c7 itself uses on this CPU */
+
+static void *dots(void *arg)
 {
     run *r = arg;
-    __m256 acc = _mm256_setzero_ps();
+    float acc = 0;
     int64_t d = r->d, bytes = d * 4;
     for (int64_t q = 0; q < r->np; q++) {
         const float *a = r->x + r->pr[2 * q] * d, *b = r->x + r->pr[2 * q + 1] * d;
@@ -52,21 +56,9 @@ __attribute__((target("avx2,fma"))) static void *dots(void *arg)
                 __builtin_prefetch(s + c);
             }
         }
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0; /* four chains */
-        int64_t i = 0;
-        for (; i + 32 <= d; i += 32) {
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
-            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
-        }
-        for (; i + 8 <= d; i += 8)
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        acc = _mm256_add_ps(acc, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+        acc += dot(a, b, d);
     }
-    float v[8];
-    _mm256_storeu_ps(v, acc);
-    r->sink = v[0];
+    r->sink = acc;
     return NULL;
 }
 
@@ -116,13 +108,17 @@ int main(int argc, char **argv)
     int64_t per = argc > 3 ? atoll(argv[3]) : 24;
     int rounds = argc > 4 ? atoi(argv[4]) : 5;
     __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    if (__builtin_cpu_supports("avx512f"))
+        dot = sl_dot_f32_avx512;
+    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        dot = sl_dot_f32_avx2;
+    else {
         fprintf(stderr, "random_dots: this CPU has no AVX2 and FMA\n");
         return 2;
     }
-    if (n < 16 || d < 8 || d % 8 || per < 1 || rounds < 1 || rounds > 99) {
+    if (n < 16 || d < 16 || d % 16 || per < 1 || rounds < 1 || rounds > 99) {
         fprintf(stderr,
-                "random_dots: want rows >= 16, d a multiple of 8, pairs >= 1, rounds 1-99\n");
+                "random_dots: want rows >= 16, d a multiple of 16, pairs >= 1, rounds 1-99\n");
         return 2;
     }
     float *x = aligned_alloc(64, (size_t)(n * d * 4 + 63) / 64 * 64);
