@@ -4,7 +4,8 @@
 
 Runs build/sl_worker (make build) on the seeded 10,000 x 768 default
 workload, self knn on all threads: per round and k, c5, c6 and c7 (those
-this CPU has, under --isa if given) and auto, one after the other. Prints
+this CPU has, under --isa if given) and auto, one after the other, each
+after half a second of quiet (peers.py's Worker drives the worker). Prints
 the medians, the rung auto took, and auto's time over the fastest rung's
 (perf/README.md, "Auto's model").
 """
@@ -12,15 +13,13 @@ the medians, the rung auto took, and auto's time over the fastest rung's
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
+from peers import Worker  # the child process peers.py drives, half a second of quiet a request
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,36 +35,25 @@ def main() -> int:
         print("auto_check: build/sl_worker is missing: run make build", file=sys.stderr)
         return 2
     ks = [int(v) for v in args.k.split(",")]
-    env = dict(os.environ)
-    if args.isa:
-        env["SL_ISA"] = args.isa
+    env = {"SL_ISA": args.isa} if args.isa else None
     with tempfile.TemporaryDirectory() as tmp:
         x = np.random.default_rng(0).standard_normal((10000, 768), dtype=np.float32)
         path = Path(tmp) / "x.f32"
         x.tofile(path)
-        proc = subprocess.Popen(
-            [str(worker)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
-        )
-
-        def ask(line: str) -> dict:
-            proc.stdin.write(line + "\n")
-            proc.stdin.flush()
-            return json.loads(proc.stdout.readline())
-
-        ask(f"load x {path} 10000 768")
+        w = Worker("sl_worker", [str(worker)], env, json_requests=False)
+        w.ask(f"load x {path} 10000 768")
         rungs = ["c5", "c6", "c7", "auto"]
         times: dict[tuple[int, str], list[float]] = {}
         names: dict[tuple[int, str], str] = {}
         for _ in range(args.rounds):
             for k in ks:
                 for r in rungs:
-                    out = ask(f"knn x {k} {r} 0")
+                    out = w.ask(f"knn x {k} {r} 0")
                     if "error" in out:
                         continue
                     times.setdefault((k, r), []).append(out["seconds"])
                     names[(k, r)] = out["kernel"]
-        proc.stdin.close()
-        proc.wait(timeout=60)
+        w.close()
     print(
         f"# self knn, 10,000 x 768, all threads, medians of {args.rounds}"
         + (f", SL_ISA={args.isa}" if args.isa else "")
